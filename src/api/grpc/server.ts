@@ -1,0 +1,79 @@
+/**
+ * The gRPC listener: the Results API, health and reflection on one grpc-js
+ * server. Shutdown stops accepting, lets in-flight calls finish (bounded by a
+ * deadline), and closes long-lived health and reflection streams first so
+ * they do not hold it open.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { ResultsService } from "../../core/results-service.ts";
+import { file_api } from "../../gen/api_pb.ts";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.ts";
+import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
+import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { HealthRegistry, HealthStatus } from "./health.ts";
+import { Reflection } from "./reflection.ts";
+import { resultsService } from "./results.ts";
+
+export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
+
+export interface GrpcServerOptions {
+  /** "HOST:PORT"; port 0 picks a free port. */
+  listen: string;
+  maxReceiveBytes: number;
+  results: ResultsService;
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  health: HealthRegistry;
+  /** Graceful stop; forces after `graceMs`. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": opts.maxReceiveBytes,
+    "grpc.max_send_message_length": -1,
+  });
+  const services: string[] = [];
+  const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
+    server.addService(s.definition, s.implementation);
+    services.push(name);
+  };
+
+  add(RESULTS_SERVICE, resultsService(opts.results));
+  const health = new HealthRegistry();
+  add("grpc.health.v1.Health", health.service());
+  const reflection = new Reflection(
+    [file_api, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
+    () => services,
+  );
+  const [r1, r1alpha] = reflection.services();
+  add("grpc.reflection.v1.ServerReflection", r1!);
+  add("grpc.reflection.v1alpha.ServerReflection", r1alpha!);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  health.set("", HealthStatus.SERVING);
+  health.set(RESULTS_SERVICE, HealthStatus.SERVING);
+
+  return {
+    port,
+    health,
+    shutdown(graceMs = 10_000) {
+      health.shutdown();
+      reflection.close();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Wiring: the only place where concrete parts meet. Opens the database,
+ * builds the store and the core service, and starts the listeners. Tests
+ * start the whole program through here on loopback ports.
+ */
+import type { Database } from "bun:sqlite";
+import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
+import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
+import { ResultsService } from "./core/results-service.ts";
+import type { Config } from "./config/config.ts";
+import { closeDatabase, openDatabase } from "./store/db.ts";
+import { SqliteStore } from "./store/sqlite-store.ts";
+
+export interface App {
+  grpcPort: number;
+  grpc: RunningGrpcServer;
+  results: ResultsService;
+  db: Database;
+  /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface AppDeps {
+  clock?: Clock;
+  ids?: IdGenerator;
+}
+
+export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
+  const clock = deps.clock ?? systemClock;
+  const db = openDatabase(cfg.db);
+  const store = new SqliteStore(db);
+  const results = new ResultsService(store, clock, deps.ids ?? uuidv7Generator(clock));
+  let grpc: RunningGrpcServer;
+  try {
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
+  } catch (e) {
+    store.close();
+    closeDatabase(db);
+    throw e;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    grpcPort: grpc.port,
+    grpc,
+    results,
+    db,
+    stop(graceMs) {
+      stopping ??= (async () => {
+        await grpc.shutdown(graceMs);
+        store.close();
+        closeDatabase(db);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Typed configuration with defaults. Sources, lowest precedence first:
+ * defaults, environment (HINDSIGHT_*), command-line flags. Every value is
+ * checked here, so a bad setting stops the start with a message that names
+ * the setting, the value and what is allowed.
+ */
+
+export interface Config {
+  /** SQLite database file. */
+  db: string;
+  /** gRPC listener, "HOST:PORT". */
+  grpcListen: string;
+  /** Largest gRPC message accepted; bigger ones get RESOURCE_EXHAUSTED. */
+  grpcMaxReceiveBytes: number;
+}
+
+export const defaultConfig: Config = {
+  db: "./data/hindsight.db",
+  grpcListen: "127.0.0.1:50051",
+  grpcMaxReceiveBytes: 32 * 1024 * 1024,
+};
+
+export class ConfigError extends Error {}
+
+interface Setting {
+  key: keyof Config;
+  flag: string;
+  env: string;
+  help: string;
+  parse: (raw: string, source: string) => Config[keyof Config];
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+export function parseSize(raw: string, source: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not a size (examples: 4194304, 32MiB, 64MB)`);
+  }
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 1024 || n > 2 ** 31 - 1) throw new ConfigError(`${source}: ${raw} is out of range (1KiB to 2GiB)`);
+  return n;
+}
+
+export function parseListen(raw: string, source: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
+  if (!m || Number(m[2]) > 65535) {
+    throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not HOST:PORT (examples: 127.0.0.1:50051, [::1]:50051, 0.0.0.0:50051)`);
+  }
+  return raw.trim();
+}
+
+function parsePath(raw: string, source: string): string {
+  if (raw.trim() === "") throw new ConfigError(`${source}: must not be empty`);
+  return raw;
+}
+
+export const settings: Setting[] = [
+  { key: "db", flag: "db", env: "HINDSIGHT_DB", help: "SQLite database file (its directory is created)", parse: parsePath },
+  { key: "grpcListen", flag: "grpc-listen", env: "HINDSIGHT_GRPC_LISTEN", help: "gRPC listen address HOST:PORT", parse: parseListen },
+  {
+    key: "grpcMaxReceiveBytes",
+    flag: "grpc-max-receive-size",
+    env: "HINDSIGHT_GRPC_MAX_RECEIVE_SIZE",
+    help: "largest gRPC request accepted, e.g. 32MiB",
+    parse: parseSize,
+  },
+];
+
+const defaultText = (k: keyof Config) =>
+  k === "grpcMaxReceiveBytes" ? `${defaultConfig.grpcMaxReceiveBytes / 1024 / 1024}MiB` : String(defaultConfig[k]);
+
+export function settingsHelp(): string {
+  return settings
+    .map((s) => `  --${s.flag.padEnd(24)} ${s.help}\n  ${"".padEnd(26)} env ${s.env}, default ${defaultText(s.key)}`)
+    .join("\n");
+}
+
+/** Builds the config from environment and already-parsed flags. */
+export function loadConfig(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): Config {
+  const cfg: Config = { ...defaultConfig };
+  for (const s of settings) {
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== "") (cfg as unknown as Record<string, unknown>)[s.key] = s.parse(fromEnv, s.env);
+    const fromFlag = flags[s.flag];
+    if (fromFlag !== undefined) (cfg as unknown as Record<string, unknown>)[s.key] = s.parse(fromFlag, `--${s.flag}`);
+  }
+  return cfg;
+}

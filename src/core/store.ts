@@ -1,0 +1,43 @@
+/**
+ * What the core needs from storage. The SQLite adapter in src/store
+ * implements it; the core never sees SQL. Writes run as synchronous functions
+ * inside `write`, so a read-check-write sequence (etag checks, merges) is
+ * atomic; the adapter decides how writes are batched into transactions.
+ */
+import type { Order, RecordResource, ResultResource } from "./types.ts";
+
+export interface ListQuery {
+  /** Exact parent, or null for every parent ("-"). */
+  parent: string | null;
+  /** Records only: exact result name, or null for every result ("-"). */
+  result?: string | null;
+  /** null: by uid ascending. */
+  order: Order | null;
+  /** Keyset position: rows strictly after this (value of the order field, uid). */
+  after: { value: number | null; uid: string } | null;
+  limit: number;
+}
+
+export interface WriteTx {
+  getResult(parent: string, name: string): ResultResource | null;
+  /** Throws already_exists when (parent, name) is taken. */
+  insertResult(r: ResultResource): void;
+  updateResult(r: ResultResource): void;
+  /** Deletes the result and, by cascade, its records. False if absent. */
+  deleteResult(parent: string, name: string): boolean;
+  getRecord(parent: string, result: string, name: string): RecordResource | null;
+  /** Throws not_found when the result is missing, already_exists when the name is taken. */
+  insertRecord(r: RecordResource): void;
+  updateRecord(r: RecordResource): void;
+  deleteRecord(parent: string, result: string, name: string): boolean;
+}
+
+export interface Store {
+  write<T>(fn: (tx: WriteTx) => T): Promise<T>;
+  getResult(parent: string, name: string): Promise<ResultResource | null>;
+  getRecord(parent: string, result: string, name: string): Promise<RecordResource | null>;
+  listResults(q: ListQuery): Promise<ResultResource[]>;
+  listRecords(q: ListQuery): Promise<RecordResource[]>;
+  /** Secret for signing page tokens; stable for the life of the database. */
+  readonly pageTokenKey: Uint8Array;
+}

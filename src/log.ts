@@ -1,0 +1,32 @@
+/**
+ * Structured log lines on stderr, one JSON object each, for journald and
+ * whatever reads it. Kept tiny on purpose: level, message, fields.
+ */
+type Level = "debug" | "info" | "warn" | "error";
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+let threshold: number = order[(process.env.HINDSIGHT_LOG_LEVEL as Level) ?? "info"] ?? order.info;
+
+export function setLogLevel(level: Level): void {
+  threshold = order[level];
+}
+
+function emit(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  if (order[level] < threshold) return;
+  const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...fields };
+  for (const [k, v] of Object.entries(line)) {
+    if (v instanceof Error) line[k] = { message: v.message, stack: v.stack, cause: describeCause(v.cause) };
+  }
+  process.stderr.write(JSON.stringify(line) + "\n");
+}
+
+function describeCause(c: unknown): unknown {
+  return c instanceof Error ? { message: c.message, code: (c as { code?: unknown }).code } : c;
+}
+
+export const log = {
+  debug: (msg: string, f?: Record<string, unknown>) => emit("debug", msg, f),
+  info: (msg: string, f?: Record<string, unknown>) => emit("info", msg, f),
+  warn: (msg: string, f?: Record<string, unknown>) => emit("warn", msg, f),
+  error: (msg: string, f?: Record<string, unknown>) => emit("error", msg, f),
+};

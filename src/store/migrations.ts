@@ -1,0 +1,57 @@
+/**
+ * Numbered SQL migrations, embedded in the binary at build time. Each is
+ * applied in its own transaction and recorded in `schema_migrations`, so a
+ * crash mid-migration leaves the previous version intact. A database whose
+ * schema is newer than this binary knows is refused rather than guessed at.
+ */
+import type { Database } from "bun:sqlite";
+import m0001 from "./migrations/0001_init.sql" with { type: "text" };
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: "0001_init", sql: m0001 }];
+
+export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
+
+export class SchemaTooNewError extends Error {
+  constructor(readonly found: number) {
+    super(
+      `database schema version ${found} is newer than this binary supports (${SCHEMA_VERSION}); ` +
+        `run a newer Hindsight or restore a backup taken before the upgrade`,
+    );
+  }
+}
+
+/** Applies pending migrations; returns the versions applied. */
+export function migrate(db: Database): number[] {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const row = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM schema_migrations").get();
+  const current = row?.v ?? 0;
+  if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.run(m.sql);
+      db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export function schemaVersion(db: Database): number {
+  return db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
+}

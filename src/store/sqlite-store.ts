@@ -1,0 +1,169 @@
+/**
+ * The SQLite implementation of the core's Store. One connection does all
+ * writes through the group-committing Writer; reads use the same connection
+ * for now (long scans move to reader workers with the filter work).
+ */
+import type { Database, Statement } from "bun:sqlite";
+import { notFound } from "../core/errors.ts";
+import { formatRecordName, formatResultName } from "../core/names.ts";
+import type { ListQuery, Store, WriteTx } from "../core/store.ts";
+import type { RecordResource, ResultResource } from "../core/types.ts";
+import { mapSqliteError } from "./errors.ts";
+import { buildListQuery } from "./list-sql.ts";
+import {
+  RECORD_COLUMNS,
+  RESULT_COLUMNS,
+  resultParams,
+  toRecord,
+  toResult,
+  type RecordRow,
+  type ResultRow,
+} from "./rows.ts";
+import { Writer } from "./writer.ts";
+
+type Params = Record<string, string | number | null>;
+
+export class SqliteStore implements Store {
+  readonly pageTokenKey: Uint8Array;
+  private readonly writer: Writer;
+  private readonly tx: WriteTx;
+  private readonly s: {
+    getResult: Statement<ResultRow, [string, string]>;
+    insertResult: Statement<unknown, [Params]>;
+    updateResult: Statement<unknown, [Params]>;
+    deleteResult: Statement<unknown, [string, string]>;
+    getRecord: Statement<RecordRow, [string, string, string]>;
+    recordByRid: Statement<RecordRow, [number]>;
+    insertRecord: Statement<unknown, [Params]>;
+    updateRecord: Statement<unknown, [Params]>;
+    deleteRecord: Statement<unknown, [string, string, string]>;
+  };
+
+  constructor(private readonly db: Database) {
+    const key = db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'page_token_key'").get();
+    if (!key) throw new Error("database is missing its page token key (meta table)");
+    this.pageTokenKey = new Uint8Array(key.value);
+    this.writer = new Writer(db);
+    this.s = {
+      getResult: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results WHERE parent = ? AND name = ?`),
+      insertResult: db.prepare(
+        `INSERT INTO results (uid, parent, name, create_time, update_time, etag, annotations, summary_record,
+           summary_type, summary_start_time, summary_end_time, summary_status, summary_annotations)
+         VALUES ($uid, $parent, $name, $create_time, $update_time, $etag, $annotations, $summary_record,
+           $summary_type, $summary_start_time, $summary_end_time, $summary_status, $summary_annotations)`,
+      ),
+      updateResult: db.prepare(
+        `UPDATE results SET update_time = $update_time, etag = $etag, annotations = $annotations,
+           summary_record = $summary_record, summary_type = $summary_type, summary_start_time = $summary_start_time,
+           summary_end_time = $summary_end_time, summary_status = $summary_status,
+           summary_annotations = $summary_annotations
+         WHERE uid = $uid`,
+      ),
+      deleteResult: db.prepare("DELETE FROM results WHERE parent = ? AND name = ?"),
+      getRecord: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE parent = ? AND result_name = ? AND name = ?`),
+      recordByRid: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE rid = ?`),
+      insertRecord: db.prepare(
+        `INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data)
+         SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb($data)
+         FROM results WHERE parent = $parent AND name = $result_name`,
+      ),
+      updateRecord: db.prepare(
+        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb($data)
+         WHERE uid = $uid`,
+      ),
+      deleteRecord: db.prepare("DELETE FROM records WHERE parent = ? AND result_name = ? AND name = ?"),
+    };
+    this.tx = this.makeTx();
+  }
+
+  private makeTx(): WriteTx {
+    const s = this.s;
+    return {
+      getResult: (parent, name) => {
+        const row = s.getResult.get(parent, name);
+        return row ? toResult(row) : null;
+      },
+      insertResult: (r) => {
+        try {
+          s.insertResult.run(resultParams(r));
+        } catch (e) {
+          throw mapSqliteError(e, `result ${formatResultName(r.parent, r.name)}`);
+        }
+      },
+      updateResult: (r) => {
+        s.updateResult.run(resultParams(r));
+      },
+      deleteResult: (parent, name) => s.deleteResult.run(parent, name).changes > 0,
+      getRecord: (parent, result, name) => {
+        const row = s.getRecord.get(parent, result, name);
+        return row ? toRecord(row) : null;
+      },
+      insertRecord: (r) => {
+        const what = `record ${formatRecordName(r.parent, r.resultName, r.name)}`;
+        let changes: number;
+        try {
+          changes = s.insertRecord.run(recordParams(r)).changes;
+        } catch (e) {
+          throw mapSqliteError(e, what);
+        }
+        if (changes === 0) throw notFound(`result ${formatResultName(r.parent, r.resultName)} not found`);
+      },
+      updateRecord: (r) => {
+        try {
+          s.updateRecord.run(recordParams(r));
+        } catch (e) {
+          throw mapSqliteError(e, `record ${formatRecordName(r.parent, r.resultName, r.name)}`);
+        }
+      },
+      deleteRecord: (parent, result, name) => s.deleteRecord.run(parent, result, name).changes > 0,
+    };
+  }
+
+  write<T>(fn: (tx: WriteTx) => T): Promise<T> {
+    return this.writer.submit(() => fn(this.tx));
+  }
+
+  async getResult(parent: string, name: string): Promise<ResultResource | null> {
+    return this.tx.getResult(parent, name);
+  }
+
+  async getRecord(parent: string, result: string, name: string): Promise<RecordResource | null> {
+    return this.tx.getRecord(parent, result, name);
+  }
+
+  async listResults(q: ListQuery): Promise<ResultResource[]> {
+    const { sql, params } = buildListQuery("results", RESULT_COLUMNS, q);
+    return this.db.query<ResultRow, Array<string | number>>(sql).all(...params).map(toResult);
+  }
+
+  /**
+   * Keys first: the ordered, limited scan selects only rowids, then each row
+   * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
+   */
+  async listRecords(q: ListQuery): Promise<RecordResource[]> {
+    const { sql, params } = buildListQuery("records", "rid", q);
+    const rids = this.db.query<{ rid: number }, Array<string | number>>(sql).all(...params);
+    const out: RecordResource[] = new Array(rids.length);
+    for (let i = 0; i < rids.length; i++) out[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
+    return out;
+  }
+
+  /** Finishes queued writes; the caller closes the database afterwards. */
+  close(): void {
+    this.writer.close();
+  }
+}
+
+function recordParams(r: RecordResource): Params {
+  return {
+    uid: r.uid,
+    parent: r.parent,
+    result_name: r.resultName,
+    name: r.name,
+    create_time: r.createTime,
+    update_time: r.updateTime,
+    etag: r.etag,
+    type: r.data?.type ?? null,
+    data: r.data?.value ?? null,
+  };
+}
