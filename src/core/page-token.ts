@@ -48,7 +48,8 @@ const bad = (why: string) => invalidArgument(`invalid page token: ${why}`);
 export function decodePageToken(key: Uint8Array, token: string): PageTokenState {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) throw bad("not a token issued by this server");
   const raw = Buffer.from(token, "base64url");
-  if (raw.length <= MAC_BYTES) throw bad("not a token issued by this server");
+  // Only the canonical encoding is accepted, so no two strings name one token.
+  if (raw.length <= MAC_BYTES || raw.toString("base64url") !== token) throw bad("not a token issued by this server");
   const payload = raw.subarray(0, raw.length - MAC_BYTES);
   if (!timingSafeEqual(raw.subarray(raw.length - MAC_BYTES), mac(key, payload))) {
     throw bad("not a token issued by this server, or it was modified");

@@ -26,13 +26,19 @@ export interface BuiltQuery {
 export function buildListQuery(table: "results" | "records", select: string, q: ListQuery): BuiltQuery {
   const where: string[] = [];
   const params: Array<string | number> = [];
-  if (q.parent !== null) {
+  if (table === "records" && q.result != null) {
+    // One result's records: through the result's rowid and records_result_uid,
+    // so listing 12 records never walks a whole namespace.
+    if (q.parent !== null) {
+      where.push("result_rid = (SELECT rid FROM results WHERE parent = ? AND name = ?)");
+      params.push(q.parent, q.result);
+    } else {
+      where.push("result_rid IN (SELECT rid FROM results WHERE name = ?)");
+      params.push(q.result);
+    }
+  } else if (q.parent !== null) {
     where.push("parent = ?");
     params.push(q.parent);
-  }
-  if (table === "records" && q.result != null) {
-    where.push("result_name = ?");
-    params.push(q.result);
   }
   const col = q.order ? ORDER_COLUMNS[q.order.field] : null;
   const desc = q.order?.desc ?? false;
