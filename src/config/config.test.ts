@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { ConfigError, defaultConfig, loadConfig, parseListen, parseSize } from "./config.ts";
+
+test("defaults need no configuration", () => {
+  expect(loadConfig({}, {})).toEqual(defaultConfig);
+  expect(defaultConfig.grpcListen).toBe("127.0.0.1:50051");
+  expect(defaultConfig.db).toBe("./data/hindsight.db");
+});
+
+test("flags override environment, which overrides defaults", () => {
+  const env = { HINDSIGHT_DB: "/env.db", HINDSIGHT_GRPC_LISTEN: "127.0.0.1:1", HINDSIGHT_GRPC_MAX_RECEIVE_SIZE: "8MiB" };
+  expect(loadConfig({}, env)).toEqual({ db: "/env.db", grpcListen: "127.0.0.1:1", grpcMaxReceiveBytes: 8 * 1024 * 1024 });
+  expect(loadConfig({ db: "/flag.db", "grpc-listen": "[::1]:2" }, env)).toMatchObject({ db: "/flag.db", grpcListen: "[::1]:2" });
+});
+
+test("bad values name the setting and say what is allowed", () => {
+  expect(() => loadConfig({ "grpc-listen": "nonsense" }, {})).toThrow(/--grpc-listen: "nonsense" is not HOST:PORT/);
+  expect(() => loadConfig({}, { HINDSIGHT_GRPC_LISTEN: "1.2.3.4:99999" })).toThrow(/HINDSIGHT_GRPC_LISTEN/);
+  expect(() => loadConfig({ "grpc-max-receive-size": "lots" }, {})).toThrow(ConfigError);
+  expect(() => loadConfig({ db: "" }, {})).toThrow(/--db: must not be empty/);
+});
+
+test("sizes and addresses", () => {
+  expect(parseSize("32MiB", "x")).toBe(33554432);
+  expect(parseSize("4194304", "x")).toBe(4194304);
+  expect(parseSize("1.5 KiB", "x")).toBe(1536);
+  expect(() => parseSize("10", "x")).toThrow(/out of range/);
+  expect(() => parseSize("3TB", "x")).toThrow(ConfigError);
+  expect(parseListen("0.0.0.0:50051", "x")).toBe("0.0.0.0:50051");
+  expect(parseListen("localhost:0", "x")).toBe("localhost:0");
+  expect(() => parseListen(":50051", "x")).toThrow(ConfigError);
+});
