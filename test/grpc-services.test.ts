@@ -183,4 +183,23 @@ describe("malformed and unknown calls", () => {
     const err = await rawCall("/tekton.results.v1alpha2.Results/CreateResult", Buffer.from([0x12, 0x03, 0x0a, 0x01, 0xff]));
     expect(err?.details ?? "").not.toMatch(/at .*\.ts:\d+|SQLITE|node_modules/);
   });
+
+  test("random bytes sent to every Results method never produce INTERNAL or UNKNOWN", async () => {
+    let seed = 42;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const methods = ["CreateResult", "UpdateResult", "GetResult", "DeleteResult", "ListResults", "CreateRecord", "UpdateRecord", "GetRecord", "ListRecords", "DeleteRecord"];
+    const codes = new Set<number>();
+    for (const m of methods) {
+      for (let i = 0; i < 60; i++) {
+        const payload = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+        const err = await rawCall(`/tekton.results.v1alpha2.Results/${m}`, payload);
+        const code = err?.code ?? Code.OK;
+        codes.add(code);
+        expect([Code.INTERNAL, Code.UNKNOWN]).not.toContain(code);
+      }
+    }
+    expect(codes.has(Code.INVALID_ARGUMENT)).toBe(true);
+    // The server still answers normally afterwards.
+    expect((await s.client.listResults({ parent: "-" })).results).toBeDefined();
+  });
 });
