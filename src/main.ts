@@ -3,11 +3,13 @@
  * hindsight: Tekton Results in one binary. argv -> one command.
  */
 import { parseArgs } from "node:util";
-import { startApp } from "./app.ts";
 import { ConfigError, loadConfig, settings, settingsHelp } from "./config/config.ts";
 import { log } from "./log.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import { COMMIT, VERSION } from "./version.ts";
+
+/** A start-up failure with a message meant for the operator, not a bug. */
+class StartError extends Error {}
 
 const USAGE = `hindsight ${VERSION}: Tekton Results in one binary
 
@@ -38,18 +40,37 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const cfg = loadConfig(flags, process.env);
-  const app = await startApp(cfg);
+  // Signals are watched from the start: one that arrives while the database
+  // opens or migrates stops the server as soon as it is up, cleanly.
+  let signalled: string | null = null;
+  let onSignal: (signal: string) => void = (signal) => {
+    signalled = signal;
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  let app;
+  try {
+    // Loaded only now, so the signal handlers above are in place before the
+    // heavy modules (grpc-js, generated code) are.
+    const { startApp } = await import("./app.ts");
+    app = await startApp(cfg);
+  } catch (e) {
+    if ((e as Error).message?.includes("No address added")) {
+      throw new StartError(`cannot listen on ${cfg.grpcListen}: address in use or not available`);
+    }
+    throw e;
+  }
   log.info("hindsight serving", { version: VERSION, commit: COMMIT, db: cfg.db, grpc: cfg.grpcListen, grpcPort: app.grpcPort });
+  const running = app;
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    onSignal = (signal: string) => {
       log.info("shutting down", { signal });
-      app.stop().then(resolve, (e) => {
+      running.stop().then(resolve, (e) => {
         log.error("shutdown failed", { error: e });
         resolve();
       });
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    if (signalled) onSignal(signalled);
   });
   log.info("stopped");
   return 0;
@@ -59,11 +80,13 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
+      process.stderr.write(USAGE);
+      return 2;
     case "help":
     case "--help":
     case "-h":
       process.stdout.write(USAGE);
-      return cmd === undefined ? 2 : 0;
+      return 0;
     case "--version":
     case "version":
       process.stdout.write(`hindsight ${VERSION} (commit ${COMMIT})\n`);
@@ -79,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof ConfigError || e instanceof SchemaTooNewError) {
+  if (e instanceof ConfigError || e instanceof SchemaTooNewError || e instanceof StartError) {
     process.stderr.write(`hindsight: ${e.message}\n`);
     process.exitCode = 2;
   } else {

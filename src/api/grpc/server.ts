@@ -13,8 +13,18 @@ import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflecti
 import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
 import { resultsService } from "./results.ts";
+import { log } from "../../log.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
+
+// grpc-js logs plain text to stderr; route it into the structured log so
+// every line stays one JSON object.
+grpc.setLogger({
+  error: (...args: unknown[]) => log.warn("grpc", { detail: args.map(String).join(" ") }),
+  info: (...args: unknown[]) => log.debug("grpc", { detail: args.map(String).join(" ") }),
+  debug: (...args: unknown[]) => log.debug("grpc", { detail: args.map(String).join(" ") }),
+});
+grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
 
 export interface GrpcServerOptions {
   /** "HOST:PORT"; port 0 picks a free port. */
