@@ -240,11 +240,46 @@ describe("ListResults", () => {
     expect(names(p2.results)).toEqual(names(newestFirst.slice(5, 10)));
   });
 
-  test("a non-empty filter answers UNIMPLEMENTED until CEL filters land", async () => {
-    const e = await grpcError(s.client.listResults({ parent: "-", filter: 'uid == "x"' }));
-    expect(e.code).toBe(Code.UNIMPLEMENTED);
-    // Whitespace-only filters are empty.
-    await s.client.listResults({ parent: "-", filter: "   " });
+  test("filters select results; bad filters are INVALID_ARGUMENT naming the position (#39-#41)", async () => {
+    const { parent, created } = await twentyResults();
+    const one = await s.client.listResults({ parent, filter: `uid == "${created[3]!.uid}"` });
+    expect(names(one.results)).toEqual([created[3]!.name]);
+    const two = await s.client.listResults({ parent, filter: `uid == "${created[1]!.uid}" || uid == "${created[10]!.uid}"` });
+    expect(names(two.results)).toEqual([created[1]!.name, created[10]!.name]);
+    const ends = await s.client.listResults({ parent, filter: 'annotations["foo"].endsWith("-1")' });
+    expect(names(ends.results)).toEqual([created[1]!.name]);
+    for (const filter of ["id", 'unknown_field == "foo"', "parent", "uid ==", 'uid == 1']) {
+      const e = await grpcError(s.client.listResults({ parent, filter }));
+      expect(e.code).toBe(Code.INVALID_ARGUMENT);
+      expect(e.details).toContain("filter");
+    }
+    expect((await grpcError(s.client.listResults({ parent, filter: "uid ==" }))).details).toMatch(/column \d+/);
+  });
+
+  test("pagination with a filter yields the filtered sequence across pages (#46)", async () => {
+    const { parent, created } = await twentyResults();
+    const filter = 'annotations["foo"] != "bar-1" && annotations["foo"] != "bar-2"';
+    const { items } = await allResults({ parent, pageSize: 5, filter, orderBy: "create_time desc" });
+    expect(names(items)).toEqual(names([...created].reverse().filter((r) => !["bar-1", "bar-2"].includes(r.annotations.foo!))));
+  });
+
+  test("summary filters: status, type, annotations (#57, #58)", async () => {
+    const { parent, created } = await twentyResults();
+    const withSummary = created.filter((r) => r.summary);
+    expect((await s.client.listResults({ parent, filter: "summary.type == PIPELINE_RUN" })).results).toHaveLength(withSummary.length);
+    expect((await s.client.listResults({ parent, filter: "summary.status == UNKNOWN" })).results).toHaveLength(20);
+    expect((await s.client.listResults({ parent, filter: "summary.status != SUCCESS" })).results).toHaveLength(20);
+    expect((await s.client.listResults({ parent, filter: "summary.status == CANCELLED || summary.status == TIMEOUT" })).results).toHaveLength(0);
+    expect((await s.client.listResults({ parent, filter: 'summary.annotations["branch"] == "main"' })).results).toHaveLength(0);
+    expect((await s.client.listResults({ parent, filter: '!(summary.annotations["branch"] == "main")' })).results).toHaveLength(20);
+  });
+
+  test("timestamp filters accept upstream's literal form on both sides (#59)", async () => {
+    const { parent } = await twentyResults();
+    for (const filter of ['create_time > timestamp("2022/10/30T21:45:00.000Z")', 'timestamp("2022/10/30T21:45:00.000Z") < create_time']) {
+      expect((await s.client.listResults({ parent, filter })).results).toHaveLength(20);
+    }
+    expect((await s.client.listResults({ parent, filter: 'create_time < timestamp("2022-10-30T21:45:00Z")' })).results).toHaveLength(0);
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import type { Clock, IdGenerator } from "./clock.ts";
 import { etagFor } from "./etag.ts";
-import { failedPrecondition, invalidArgument, notFound, unimplemented } from "./errors.ts";
+import { failedPrecondition, invalidArgument, notFound } from "./errors.ts";
+import { compileFilter } from "./filter/compile.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
@@ -250,8 +251,8 @@ export class ResultsService {
     const order = parseOrderBy(req.orderBy, fields);
     const after = resumePosition(this.store.pageTokenKey, { kind, parent, filter, order, pageToken: req.pageToken });
     const size = pageSize(req.pageSize);
-    if (filter !== "") throw unimplemented("filter: CEL filters are not supported by this version of Hindsight yet");
-    const rows = await fetch({ order, after, limit: size + 1 });
+    const compiled = compileFilter(kind, filter);
+    const rows = await fetch({ filter: compiled, order, after, limit: size + 1 });
     if (rows.length <= size) return { items: rows, nextPageToken: "" };
     const items = rows.slice(0, size);
     const last = items[items.length - 1]!;

@@ -4,6 +4,7 @@
  * inside `write`, so a read-check-write sequence (etag checks, merges) is
  * atomic; the adapter decides how writes are batched into transactions.
  */
+import type { CompiledFilter } from "./filter/compile.ts";
 import type { Order, RecordResource, ResultResource } from "./types.ts";
 
 export interface ListQuery {
@@ -11,6 +12,8 @@ export interface ListQuery {
   parent: string | null;
   /** Records only: exact result name, or null for every result ("-"). */
   result?: string | null;
+  /** A checked CEL filter, or null for none. */
+  filter: CompiledFilter | null;
   /** null: by uid ascending. */
   order: Order | null;
   /** Keyset position: rows strictly after this (value of the order field, uid). */

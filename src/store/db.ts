@@ -10,6 +10,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { registerFilterFunctions } from "./filter/regexp.ts";
 import { migrate } from "./migrations.ts";
 
 export interface OpenOptions {
@@ -32,13 +33,20 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   db.run("PRAGMA foreign_keys = ON");
   db.run(`PRAGMA cache_size = -${opts.cacheKiB ?? 32768}`);
   db.run("PRAGMA temp_store = MEMORY");
-  if (!opts.readonly) migrate(db);
+  registerFilterFunctions(db);
+  if (!opts.readonly) {
+    migrate(db);
+    // Gather planner statistics where they are missing or stale (cheap:
+    // analysis is limited), so filters pick the right index.
+    db.run("PRAGMA optimize = 0x10002");
+  }
   return db;
 }
 
 /** Checkpoints the WAL into the main file and closes, so no WAL is left to replay. */
 export function closeDatabase(db: Database): void {
   try {
+    db.run("PRAGMA optimize");
     db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {
     db.close(false);

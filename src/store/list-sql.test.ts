@@ -2,29 +2,38 @@
 // in the requested order (no full scan, no sort of the table).
 import { expect, test } from "bun:test";
 import { openDatabase } from "./db.ts";
-import { buildListQuery } from "./list-sql.ts";
+import { buildListQueries } from "./list-sql.ts";
 import type { ListQuery } from "../core/store.ts";
+import { compileFilter } from "../core/filter/compile.ts";
 
 const db = openDatabase(":memory:");
 
-function plan(table: "results" | "records", q: ListQuery): string {
-  const { sql, params } = buildListQuery(table, "rid", q);
-  return (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join(" | ");
+function plans(table: "results" | "records", q: ListQuery): string[] {
+  return buildListQueries(table, `${table}.rid`, q).map(({ sql, params }) =>
+    (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(params.values as never[])) as Array<{ detail: string }>)
+      .map((r) => r.detail)
+      .join(" | "),
+  );
 }
+const plan = (table: "results" | "records", q: ListQuery) => plans(table, q).join(" || ");
 
-const base: ListQuery = { parent: null, result: null, order: null, after: null, limit: 51 };
+const base: ListQuery = { parent: null, result: null, filter: null, order: null, after: null, limit: 51 };
 
 test("no value ever appears in the SQL text", () => {
   const evil = "x' OR 1=1; --";
-  const { sql, params } = buildListQuery("records", "rid", {
+  const qs = buildListQueries("records", "rid", {
     ...base,
     parent: evil,
     result: evil,
+    filter: compileFilter("records", `data.metadata.name == ${JSON.stringify(evil)} || name.startsWith(${JSON.stringify(evil)})`),
     order: { field: "create_time", desc: true },
     after: { value: 5, uid: evil },
   });
-  expect(sql).not.toContain(evil);
-  expect(params.filter((p) => p === evil)).toHaveLength(3);
+  for (const { sql, params } of qs) {
+    expect(sql).not.toContain(evil);
+    expect(sql).not.toContain("OR 1=1");
+    expect(params.values.filter((p) => p === evil).length).toBeGreaterThanOrEqual(3);
+  }
 });
 
 test("record lists use an index in order, for every parent shape and order", () => {
@@ -34,8 +43,9 @@ test("record lists use an index in order, for every parent shape and order", () 
     [{ parent: "ns", result: "r" }, /SEARCH records USING (COVERING )?INDEX records_result_uid \(result_rid=\?\)/],
     [{ order: { field: "create_time", desc: true } }, /USING (COVERING )?INDEX records_create/],
     [{ parent: "ns", order: { field: "create_time", desc: true } }, /USING (COVERING )?INDEX records_parent_create/],
-    [{ parent: "ns", order: { field: "create_time", desc: false }, after: { value: 5, uid: "u" } }, /records_parent_create/],
-    [{ after: { value: null, uid: "u" } }, /records_uid/],
+    [{ parent: "ns", order: { field: "create_time", desc: false }, after: { value: 5, uid: "u" } }, /records_parent_create \(parent=\? AND \(create_time,uid\)>\(\?,\?\)\)/],
+    [{ order: { field: "create_time", desc: true }, after: { value: 5, uid: "u" } }, /records_create \(\(create_time,uid\)<\(\?,\?\)\)/],
+    [{ after: { value: null, uid: "u" } }, /records_uid \(uid>\?\)/],
   ];
   for (const [q, re] of cases) {
     const p = plan("records", { ...base, ...q });
@@ -48,10 +58,50 @@ test("record lists use an index in order, for every parent shape and order", () 
   expect(one).toMatch(/SEARCH records USING (COVERING )?INDEX records_result_uid/);
 });
 
-test("result lists use an index in order", () => {
+test("result lists use an index in order; nullable orders seek both blocks", () => {
   expect(plan("results", base)).toMatch(/INDEX results_uid/);
   expect(plan("results", { ...base, parent: "ns" })).toMatch(/INDEX results_(parent_uid|by_name)/);
   const p = plan("results", { ...base, parent: "ns", order: { field: "create_time", desc: true } });
   expect(p).toMatch(/INDEX results_parent_create/);
   expect(p).not.toContain("TEMP B-TREE");
+  const desc = plans("results", { ...base, order: { field: "summary.start_time", desc: true }, after: { value: 5, uid: "u" } });
+  expect(desc).toHaveLength(2);
+  expect(desc[0]).toMatch(/results_summary_start_time \(\(summary_start_time,uid\)<\(\?,\?\)\)/);
+  expect(desc[1]).toMatch(/results_summary_start_time \(summary_start_time=\?\)|summary_start_time IS NULL|results_summary_start_time/);
+});
+
+test("indexed filter fields are searched through their index", () => {
+  const cases: Array<[string, RegExp]> = [
+    ['data.metadata.namespace == "ns"', /INDEX records_g_namespace \(g_namespace=\?\)/],
+    ['data.metadata.labels["tekton.dev/pipeline"] == "p"', /INDEX records_g_pipeline \(g_pipeline=\?\)/],
+    ["data.metadata.labels['tekton.dev/task'] == 'build'", /INDEX records_g_task \(g_task=\?\)/],
+    ['data.status.conditions[0].reason == "Failed"', /INDEX records_g_reason \(g_reason=\?\)/],
+    ['data.metadata.uid == "u"', /INDEX records_g_uid \(g_uid=\?\)/],
+    ['data.metadata.name.startsWith("build")', /INDEX records_g_name \(g_name>\? AND g_name<\?\)/],
+    // A one-sided time range in uid order is better served by walking uid and
+    // stopping after a page, so the planner picks the index for a window.
+    [
+      'data.status.startTime > timestamp("2024-01-01T00:00:00Z") && data.status.startTime < timestamp("2024-01-02T00:00:00Z")',
+      /INDEX records_g_start_time \(g_start_time>\? AND g_start_time<\?\)/,
+    ],
+    [
+      'data.status.completionTime >= timestamp("2024-01-01T00:00:00Z") && data.status.completionTime <= timestamp("2024-01-02T00:00:00Z")',
+      /INDEX records_g_completion_time \(g_completion_time>\? AND g_completion_time<\?\)/,
+    ],
+    ['data_type == "tekton.dev/v1.TaskRun"', /INDEX records_type \(type=\?\)/],
+  ];
+  for (const [filter, re] of cases) {
+    expect(plan("records", { ...base, filter: compileFilter("records", filter) })).toMatch(re);
+  }
+  const results: Array<[string, RegExp]> = [
+    ["summary.status == SUCCESS", /INDEX results_summary_status \(summary_status=\?\)/],
+    ["summary.type == PIPELINE_RUN", /INDEX results_summary_type \(summary_type=\?\)/],
+    [
+      'summary.end_time > timestamp("2024-01-01T00:00:00Z") && summary.end_time < timestamp("2024-01-02T00:00:00Z")',
+      /INDEX results_summary_end_time \(summary_end_time>\? AND summary_end_time<\?\)/,
+    ],
+  ];
+  for (const [filter, re] of results) {
+    expect(plan("results", { ...base, filter: compileFilter("results", filter) })).toMatch(re);
+  }
 });

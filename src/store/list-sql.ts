@@ -1,74 +1,89 @@
 /**
- * SQL for keyset-paginated lists. Only fixed column names from ORDER_COLUMNS
- * and placeholders are ever put into the text; every value is bound.
+ * SQL for keyset-paginated lists. Only fixed column names and numbered
+ * placeholders are ever put into the text; every value is bound.
  *
- * NULL sort keys (a result without summary times) are handled explicitly:
- * SQLite sorts NULL first ascending and last descending, and the keyset
- * condition continues across the NULL block instead of skipping or repeating
- * rows (upstream's tokens store the epoch for NULL and lose rows).
+ * Ordering by a column that can be NULL (a result's summary times) is done
+ * in two index walks, the NULL block and the rest, so that the keyset
+ * condition stays a plain range the planner can seek to: SQLite sorts NULL
+ * first ascending and last descending, and a page that ends in one block
+ * continues exactly where it stopped (upstream's tokens hold the epoch for
+ * NULL and lose or repeat rows there).
  */
 import type { ListQuery } from "../core/store.ts";
 import type { OrderField } from "../core/types.ts";
+import { Params } from "./filter/params.ts";
+import { translateFilter } from "./filter/translate.ts";
 
-const ORDER_COLUMNS: Record<OrderField, string> = {
-  create_time: "create_time",
-  update_time: "update_time",
-  "summary.start_time": "summary_start_time",
-  "summary.end_time": "summary_end_time",
+const ORDER_COLUMNS: Record<OrderField, { col: string; nullable: boolean }> = {
+  create_time: { col: "create_time", nullable: false },
+  update_time: { col: "update_time", nullable: false },
+  "summary.start_time": { col: "summary_start_time", nullable: true },
+  "summary.end_time": { col: "summary_end_time", nullable: true },
 };
 
 export interface BuiltQuery {
   sql: string;
-  params: Array<string | number>;
+  params: Params;
 }
 
-/** Builds `SELECT <select> FROM <table> WHERE … ORDER BY … LIMIT ?`. */
-export function buildListQuery(table: "results" | "records", select: string, q: ListQuery): BuiltQuery {
+type Table = "results" | "records";
+
+/** The conditions every segment shares: parent, result, filter. */
+function baseConditions(table: Table, q: ListQuery, p: Params): string[] {
   const where: string[] = [];
-  const params: Array<string | number> = [];
   if (table === "records" && q.result != null) {
     // One result's records: through the result's rowid and records_result_uid,
     // so listing 12 records never walks a whole namespace.
     if (q.parent !== null) {
-      where.push("result_rid = (SELECT rid FROM results WHERE parent = ? AND name = ?)");
-      params.push(q.parent, q.result);
+      where.push(`records.result_rid = (SELECT rid FROM results WHERE parent = ${p.add(q.parent)} AND name = ${p.add(q.result)})`);
     } else {
-      where.push("result_rid IN (SELECT rid FROM results WHERE name = ?)");
-      params.push(q.result);
+      where.push(`records.result_rid IN (SELECT rid FROM results WHERE name = ${p.add(q.result)})`);
     }
   } else if (q.parent !== null) {
-    where.push("parent = ?");
-    params.push(q.parent);
+    where.push(`${table}.parent = ${p.add(q.parent)}`);
   }
-  const col = q.order ? ORDER_COLUMNS[q.order.field] : null;
-  const desc = q.order?.desc ?? false;
-  const dir = desc ? "DESC" : "ASC";
-  if (q.after) {
-    const { value, uid } = q.after;
-    if (col === null) {
-      where.push("uid > ?");
-      params.push(uid);
-    } else if (!desc) {
-      if (value === null) {
-        where.push(`((${col} IS NULL AND uid > ?) OR ${col} IS NOT NULL)`);
-        params.push(uid);
-      } else {
-        where.push(`(${col}, uid) > (?, ?)`);
-        params.push(value, uid);
-      }
-    } else if (value === null) {
-      where.push(`(${col} IS NULL AND uid < ?)`);
-      params.push(uid);
-    } else {
-      where.push(`((${col}, uid) < (?, ?) OR ${col} IS NULL)`);
-      params.push(value, uid);
-    }
-  }
-  const orderBy = col === null ? "uid ASC" : `${col} ${dir}, uid ${dir}`;
-  const sql =
-    `SELECT ${select} FROM ${table}` +
+  if (q.filter) where.push(translateFilter(q.filter, p).sql);
+  return where;
+}
+
+function select(table: Table, columns: string, where: string[], orderBy: string, limit: number, p: Params): string {
+  return (
+    `SELECT ${columns} FROM ${table}` +
     (where.length ? ` WHERE ${where.join(" AND ")}` : "") +
-    ` ORDER BY ${orderBy} LIMIT ?`;
-  params.push(q.limit);
-  return { sql, params };
+    ` ORDER BY ${orderBy} LIMIT ${p.add(limit)}`
+  );
+}
+
+/**
+ * The queries for one page, to run in order until `limit` rows are found
+ * (one query, or two for a nullable order column).
+ */
+export function buildListQueries(table: Table, columns: string, q: ListQuery): BuiltQuery[] {
+  const segment = (extra: (p: Params) => string[], orderBy: string): BuiltQuery => {
+    const p = new Params();
+    const where = [...baseConditions(table, q, p), ...extra(p)];
+    return { sql: select(table, columns, where, orderBy, q.limit, p), params: p };
+  };
+  const t = table;
+  if (!q.order) {
+    return [segment((p) => (q.after ? [`${t}.uid > ${p.add(q.after.uid)}`] : []), `${t}.uid ASC`)];
+  }
+  const { col, nullable } = ORDER_COLUMNS[q.order.field];
+  const c = `${t}.${col}`;
+  const desc = q.order.desc;
+  const dir = desc ? "DESC" : "ASC";
+  const full = `${c} ${dir}, ${t}.uid ${dir}`;
+  const byUid = `${t}.uid ${dir}`;
+  const after = q.after;
+  if (!after) return [segment(() => [], full)];
+  const cmp = desc ? "<" : ">";
+  const range = (p: Params) => [`(${c}, ${t}.uid) ${cmp} (${p.add(after.value as number)}, ${p.add(after.uid)})`];
+  if (!nullable) return [segment(range, full)];
+  if (after.value === null) {
+    const inNulls = segment((p) => [`${c} IS NULL`, `${t}.uid ${cmp} ${p.add(after.uid)}`], byUid);
+    // Ascending, the non-NULL values come after the NULL block.
+    return desc ? [inNulls] : [inNulls, segment(() => [`${c} IS NOT NULL`], full)];
+  }
+  // Descending, the NULL block comes after the last value.
+  return desc ? [segment(range, full), segment(() => [`${c} IS NULL`], byUid)] : [segment(range, full)];
 }

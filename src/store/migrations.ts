@@ -6,6 +6,7 @@
  */
 import type { Database } from "bun:sqlite";
 import m0001 from "./migrations/0001_init.sql" with { type: "text" };
+import m0002 from "./migrations/0002_filter_columns.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -13,7 +14,10 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: "0001_init", sql: m0001 }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "0001_init", sql: m0001 },
+  { version: 2, name: "0002_filter_columns", sql: m0002 },
+];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
 

@@ -9,7 +9,7 @@ import { formatRecordName, formatResultName } from "../core/names.ts";
 import type { ListQuery, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
-import { buildListQuery } from "./list-sql.ts";
+import { buildListQueries } from "./list-sql.ts";
 import {
   RECORD_COLUMNS,
   RESULT_COLUMNS,
@@ -132,8 +132,7 @@ export class SqliteStore implements Store {
   }
 
   async listResults(q: ListQuery): Promise<ResultResource[]> {
-    const { sql, params } = buildListQuery("results", RESULT_COLUMNS, q);
-    return this.db.query<ResultRow, Array<string | number>>(sql).all(...params).map(toResult);
+    return this.runList("results", RESULT_COLUMNS, q).map((r) => toResult(r as ResultRow));
   }
 
   /**
@@ -141,11 +140,24 @@ export class SqliteStore implements Store {
    * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
    */
   async listRecords(q: ListQuery): Promise<RecordResource[]> {
-    const { sql, params } = buildListQuery("records", "rid", q);
-    const rids = this.db.query<{ rid: number }, Array<string | number>>(sql).all(...params);
+    const rids = this.runList("records", "records.rid", q) as Array<{ rid: number }>;
     const out: RecordResource[] = new Array(rids.length);
     for (let i = 0; i < rids.length; i++) out[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
     return out;
+  }
+
+  /** Runs a page's query segments until the page is full. */
+  private runList(table: "results" | "records", columns: string, q: ListQuery): unknown[] {
+    const rows: unknown[] = [];
+    for (const { sql, params } of buildListQueries(table, columns, q)) {
+      try {
+        rows.push(...this.db.query(sql).all(...(params.values as never[])));
+      } catch (e) {
+        throw mapSqliteError(e, `listing ${table}`);
+      }
+      if (rows.length >= q.limit) break;
+    }
+    return rows.length > q.limit ? rows.slice(0, q.limit) : rows;
   }
 
   /** Finishes queued writes; the caller closes the database afterwards. */
