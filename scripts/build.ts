@@ -2,7 +2,7 @@
 /**
  * Builds the single executable dist/hindsight (`bun run build`):
  *
- *   bun build --compile --bytecode --format=esm src/main.ts --outfile dist/hindsight
+ *   bun build --compile --bytecode --format=esm src/main.ts src/store/checkpoint-worker.ts --outfile dist/hindsight
  *
  * with HINDSIGHT_COMMIT defined as the git short commit ("unknown" outside a
  * git checkout; see src/version.ts). The SQL migrations are imported
@@ -60,6 +60,8 @@ export function build(outfile = OUTFILE): BuildResult {
     "--bytecode",
     "--format=esm",
     "src/main.ts",
+    // Worker entry points must be named to be embedded (the checkpointer).
+    "src/store/checkpoint-worker.ts",
     "--outfile",
     partial,
     "--define",

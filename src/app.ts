@@ -8,6 +8,7 @@ import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
 import { ResultsService } from "./core/results-service.ts";
 import type { Config } from "./config/config.ts";
+import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";
 
@@ -28,6 +29,13 @@ export interface AppDeps {
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(cfg.db);
+  // Checkpoints run on their own thread; the writer never checkpoints inline.
+  let checkpointer: Checkpointer | null = null;
+  if (cfg.db !== ":memory:") {
+    checkpointer = new Checkpointer(cfg.db);
+    await checkpointer.started();
+    db.run("PRAGMA wal_autocheckpoint = 0");
+  }
   const store = new SqliteStore(db);
   const results = new ResultsService(store, clock, deps.ids ?? uuidv7Generator(clock));
   let grpc: RunningGrpcServer;
@@ -35,6 +43,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
   } catch (e) {
     store.close();
+    await checkpointer?.stop();
     closeDatabase(db);
     throw e;
   }
@@ -48,6 +57,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       stopping ??= (async () => {
         await grpc.shutdown(graceMs);
         store.close();
+        await checkpointer?.stop();
         closeDatabase(db);
       })();
       return stopping;

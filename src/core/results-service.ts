@@ -10,7 +10,7 @@ import { compileFilter } from "./filter/compile.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
-import type { ListQuery, Store } from "./store.ts";
+import type { ListQuery, RecordHead, Store } from "./store.ts";
 import type { Annotations, Order, OrderField, RecordData, RecordResource, RecordSummary, ResultResource } from "./types.ts";
 import { decodeValue, validateData, validateSummary } from "./validate.ts";
 
@@ -70,11 +70,15 @@ function sortValue(item: ResultResource | RecordResource, order: Order | null): 
 }
 
 export class ResultsService {
+  private readonly isJson: (text: string) => boolean;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
-  ) {}
+  ) {
+    this.isJson = (text) => store.isJson(text);
+  }
 
   /** A strictly later time than `prev`, so two updates never share an etag. */
   private nextTime(prev = 0): number {
@@ -164,7 +168,7 @@ export class ResultsService {
     if (parent !== formatResultName(n.parent, n.result)) {
       throw invalidArgument("parent: requested parent does not match resource name");
     }
-    const data = input.data ? validateData({ type: input.data.type, value: decodeValue(input.data.value) }) : null;
+    const data = input.data ? validateData({ type: input.data.type, value: decodeValue(input.data.value) }, "record.data", this.isJson) : null;
     return this.store.write((tx) => {
       const now = this.nextTime();
       const uid = this.ids.newId();
@@ -199,15 +203,27 @@ export class ResultsService {
     const n = parseRecordName(input.name, "record.name");
     const newValue = input.data && input.data.value.length > 0 ? decodeValue(input.data.value) : null;
     return this.store.write((tx) => {
-      const cur = tx.getRecord(n.parent, n.result, n.record);
+      // With a new value the stored one is not needed: skip reading it.
+      const cur: RecordHead | RecordResource | null =
+        newValue !== null ? tx.getRecordHead(n.parent, n.result, n.record) : tx.getRecord(n.parent, n.result, n.record);
       if (!cur) throw notFound(`record ${formatRecordName(n.parent, n.result, n.record)} not found`);
       if (etag !== "" && etag !== cur.etag) throw failedPrecondition("the etag mismatches");
-      let data: RecordData | null = cur.data;
+      let data: RecordData | null;
+      if ("dataType" in cur) {
+        const { dataType, ...rest } = cur;
+        data = validateData({ type: input.data!.type !== "" ? input.data!.type : (dataType ?? ""), value: newValue! }, "record.data", this.isJson);
+        const now = this.nextTime(cur.updateTime);
+        const next: RecordResource = { ...rest, data, updateTime: now, etag: etagFor(cur.uid, now) };
+        tx.updateRecord(next);
+        return next;
+      }
+      data = cur.data;
       if (input.data) {
-        data = validateData({
-          type: input.data.type !== "" ? input.data.type : (cur.data?.type ?? ""),
-          value: newValue ?? cur.data?.value ?? "",
-        });
+        data = validateData(
+          { type: input.data.type !== "" ? input.data.type : (cur.data?.type ?? ""), value: cur.data?.value ?? "" },
+          "record.data",
+          this.isJson,
+        );
       }
       const now = this.nextTime(cur.updateTime);
       const next: RecordResource = { ...cur, data, updateTime: now, etag: etagFor(cur.uid, now) };

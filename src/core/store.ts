@@ -29,13 +29,20 @@ export interface WriteTx {
   /** Deletes the result and, by cascade, its records. False if absent. */
   deleteResult(parent: string, name: string): boolean;
   getRecord(parent: string, result: string, name: string): RecordResource | null;
+  /** The record without its data value (cheaper when the value is being replaced). */
+  getRecordHead(parent: string, result: string, name: string): RecordHead | null;
   /** Throws not_found when the result is missing, already_exists when the name is taken. */
   insertRecord(r: RecordResource): void;
   updateRecord(r: RecordResource): void;
   deleteRecord(parent: string, result: string, name: string): boolean;
 }
 
+/** A record as stored, minus the (large) data value; `dataType` null when it has no data. */
+export type RecordHead = Omit<RecordResource, "data"> & { dataType: string | null };
+
 export interface Store {
+  /** Whether `text` is one strict RFC 8259 JSON document. */
+  isJson(text: string): boolean;
   write<T>(fn: (tx: WriteTx) => T): Promise<T>;
   getResult(parent: string, name: string): Promise<ResultResource | null>;
   getRecord(parent: string, result: string, name: string): Promise<RecordResource | null>;

@@ -31,7 +31,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   }
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
-  db.run(`PRAGMA cache_size = -${opts.cacheKiB ?? 32768}`);
+  db.run(`PRAGMA cache_size = -${opts.cacheKiB ?? 8192}`);
   db.run("PRAGMA temp_store = MEMORY");
   registerFilterFunctions(db);
   if (!opts.readonly) {

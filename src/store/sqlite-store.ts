@@ -34,6 +34,8 @@ export class SqliteStore implements Store {
     deleteResult: Statement<unknown, [string, string]>;
     getRecord: Statement<RecordRow, [string, string, string]>;
     recordByRid: Statement<RecordRow, [number]>;
+    recordHead: Statement<Omit<RecordRow, "data">, [string, string, string]>;
+    isJson: Statement<{ ok: number }, [string]>;
     insertRecord: Statement<unknown, [Params]>;
     updateRecord: Statement<unknown, [Params]>;
     deleteRecord: Statement<unknown, [string, string, string]>;
@@ -62,6 +64,10 @@ export class SqliteStore implements Store {
       deleteResult: db.prepare("DELETE FROM results WHERE parent = ? AND name = ?"),
       getRecord: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE parent = ? AND result_name = ? AND name = ?`),
       recordByRid: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE rid = ?`),
+      recordHead: db.prepare(
+        "SELECT uid, parent, result_name, name, create_time, update_time, etag, type FROM records WHERE parent = ? AND result_name = ? AND name = ?",
+      ),
+      isJson: db.prepare("SELECT json_valid(?, 1) AS ok"),
       insertRecord: db.prepare(
         `INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data)
          SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb($data)
@@ -98,6 +104,12 @@ export class SqliteStore implements Store {
         const row = s.getRecord.get(parent, result, name);
         return row ? toRecord(row) : null;
       },
+      getRecordHead: (parent, result, name) => {
+        const row = s.recordHead.get(parent, result, name);
+        if (!row) return null;
+        const { data: _none, ...head } = toRecord({ ...row, data: null });
+        return { ...head, dataType: row.type };
+      },
       insertRecord: (r) => {
         const what = `record ${formatRecordName(r.parent, r.resultName, r.name)}`;
         let changes: number;
@@ -117,6 +129,10 @@ export class SqliteStore implements Store {
       },
       deleteRecord: (parent, result, name) => s.deleteRecord.run(parent, result, name).changes > 0,
     };
+  }
+
+  isJson(text: string): boolean {
+    return this.s.isJson.get(text)?.ok === 1;
   }
 
   write<T>(fn: (tx: WriteTx) => T): Promise<T> {

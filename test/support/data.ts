@@ -16,7 +16,7 @@
  * that empirical distribution (log-linear interpolation between order
  * statistics) and pads its taskSpec / pipelineSpec step scripts up to it, so
  * the generated sizes follow the fixtures. Fixture medians: TaskRuns 11.5 KB,
- * PipelineRuns 10.6 KB, all 33 objects 11.2 KB compact (12.6 KB for the 38
+ * PipelineRuns 10.6 KB, all 33 objects 11.2 KB compact (13.3 KB for the 38
  * pretty-printed files on disk). `compareWithFixtures(dir)` re-measures both
  * sides; `bun run bench` prints that comparison when the fixtures exist.
  *
