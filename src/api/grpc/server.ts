@@ -44,6 +44,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const server = new grpc.Server({
     "grpc.max_receive_message_length": opts.maxReceiveBytes,
     "grpc.max_send_message_length": -1,
+    // Channelz bookkeeping costs per call and Hindsight has its own metrics.
+    "grpc.enable_channelz": 0,
   });
   const services: string[] = [];
   const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
