@@ -356,4 +356,38 @@ describe("ListRecords", () => {
       );
     }
   });
+
+  test("order by the run's own start and completion time, runs without them included (extension)", async () => {
+    const p = uniqueParent("rec");
+    const res = await s.client.createResult({ parent: p, result: { name: `${p}/results/r` } });
+    const made: Array<{ name: string; uid: string; start: number | null; end: number | null }> = [];
+    for (let i = 0; i < 23; i++) {
+      const start = i % 4 === 0 ? null : Date.UTC(2024, 0, 1, 10, (i * 7) % 13); // repeats and gaps
+      const end = i % 5 === 0 ? null : Date.UTC(2024, 0, 1, 12, (i * 11) % 17);
+      const status: Record<string, string> = {};
+      if (start !== null) status.startTime = new Date(start).toISOString().replace(".000Z", "Z");
+      if (end !== null) status.completionTime = new Date(end).toISOString().replace(".000Z", "Z");
+      const r = await s.client.createRecord({
+        parent: res.name,
+        record: { name: `${res.name}/records/r${i}`, data: { type: "tekton.dev/v1.TaskRun", value: new TextEncoder().encode(JSON.stringify({ status })) } },
+      });
+      made.push({ name: r.name, uid: r.uid, start, end });
+    }
+    for (const [field, key] of [["data.status.startTime", "start"], ["data.status.completionTime", "end"]] as const) {
+      for (const desc of [false, true]) {
+        const expected = [...made].sort((a, b) => {
+          const ka = a[key];
+          const kb = b[key];
+          let c: number;
+          if (ka === null && kb !== null) c = -1;
+          else if (ka !== null && kb === null) c = 1;
+          else if (ka !== null && kb !== null && ka !== kb) c = ka < kb ? -1 : 1;
+          else c = a.uid < b.uid ? -1 : 1;
+          return desc ? -c : c;
+        });
+        const got = await allRecords({ parent: res.name, pageSize: 5, orderBy: `${field} ${desc ? "desc" : "asc"}` });
+        expect(names(got)).toEqual(names(expected));
+      }
+    }
+  });
 });

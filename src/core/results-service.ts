@@ -10,8 +10,8 @@ import { compileFilter } from "./filter/compile.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
-import type { ListQuery, RecordHead, Store } from "./store.ts";
-import type { Annotations, Order, OrderField, RecordData, RecordResource, RecordSummary, ResultResource } from "./types.ts";
+import type { Keyed, ListQuery, RecordHead, Store } from "./store.ts";
+import type { Annotations, OrderField, RecordData, RecordResource, RecordSummary, ResultResource } from "./types.ts";
 import { decodeValue, validateData, validateSummary } from "./validate.ts";
 
 export interface ResultInput {
@@ -50,24 +50,14 @@ export const RESULT_ORDER_FIELDS: readonly OrderField[] = [
   "summary.start_time",
   "summary.end_time",
 ];
-export const RECORD_ORDER_FIELDS: readonly OrderField[] = ["create_time", "update_time"];
+export const RECORD_ORDER_FIELDS: readonly OrderField[] = [
+  "create_time",
+  "update_time",
+  "data.status.startTime",
+  "data.status.completionTime",
+];
 
 const PARENT_RE = /^[a-z0-9_-]{1,63}$/;
-
-function sortValue(item: ResultResource | RecordResource, order: Order | null): number | null {
-  switch (order?.field) {
-    case undefined:
-      return null;
-    case "create_time":
-      return item.createTime;
-    case "update_time":
-      return item.updateTime;
-    case "summary.start_time":
-      return "summary" in item ? (item.summary?.startTime ?? null) : null;
-    case "summary.end_time":
-      return "summary" in item ? (item.summary?.endTime ?? null) : null;
-  }
-}
 
 export class ResultsService {
   private readonly isJson: (text: string) => boolean;
@@ -261,14 +251,14 @@ export class ResultsService {
     req: ListInput,
     parent: string,
     fields: readonly OrderField[],
-    fetch: (q: Omit<ListQuery, "parent">) => Promise<T[]>,
+    fetch: (q: Omit<ListQuery, "parent">) => Promise<Keyed<T>>,
   ): Promise<Page<T>> {
     const filter = req.filter.trim();
     const order = parseOrderBy(req.orderBy, fields);
     const after = resumePosition(this.store.pageTokenKey, { kind, parent, filter, order, pageToken: req.pageToken });
     const size = pageSize(req.pageSize);
     const compiled = compileFilter(kind, filter);
-    const rows = await fetch({ filter: compiled, order, after, limit: size + 1 });
+    const { items: rows, keys } = await fetch({ filter: compiled, order, after, limit: size + 1 });
     if (rows.length <= size) return { items: rows, nextPageToken: "" };
     const items = rows.slice(0, size);
     const last = items[items.length - 1]!;
@@ -277,7 +267,7 @@ export class ResultsService {
       parent,
       filter,
       order,
-      last: { value: sortValue(last, order), uid: last.uid },
+      last: { value: order ? (keys[size - 1] ?? null) : null, uid: last.uid },
     });
     return { items, nextPageToken };
   }

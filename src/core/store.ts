@@ -40,14 +40,20 @@ export interface WriteTx {
 /** A record as stored, minus the (large) data value; `dataType` null when it has no data. */
 export type RecordHead = Omit<RecordResource, "data"> & { dataType: string | null };
 
+/** A list's rows with each row's value of the order field (null without an order, or NULL). */
+export interface Keyed<T> {
+  items: T[];
+  keys: Array<number | null>;
+}
+
 export interface Store {
   /** Whether `text` is one strict RFC 8259 JSON document. */
   isJson(text: string): boolean;
   write<T>(fn: (tx: WriteTx) => T): Promise<T>;
   getResult(parent: string, name: string): Promise<ResultResource | null>;
   getRecord(parent: string, result: string, name: string): Promise<RecordResource | null>;
-  listResults(q: ListQuery): Promise<ResultResource[]>;
-  listRecords(q: ListQuery): Promise<RecordResource[]>;
+  listResults(q: ListQuery): Promise<Keyed<ResultResource>>;
+  listRecords(q: ListQuery): Promise<Keyed<RecordResource>>;
   /** Secret for signing page tokens; stable for the life of the database. */
   readonly pageTokenKey: Uint8Array;
 }

@@ -48,7 +48,14 @@ export interface RecordResource {
 }
 
 /** Fields a list may be ordered by, with their API spelling. */
-export type OrderField = "create_time" | "update_time" | "summary.start_time" | "summary.end_time";
+export type OrderField =
+  | "create_time"
+  | "update_time"
+  | "summary.start_time"
+  | "summary.end_time"
+  // Records, an extension: the run's own start and completion.
+  | "data.status.startTime"
+  | "data.status.completionTime";
 
 export interface Order {
   field: OrderField;

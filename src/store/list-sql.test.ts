@@ -46,6 +46,8 @@ test("record lists use an index in order, for every parent shape and order", () 
     [{ parent: "ns", order: { field: "create_time", desc: false }, after: { value: 5, uid: "u" } }, /records_parent_create \(parent=\? AND \(create_time,uid\)>\(\?,\?\)\)/],
     [{ order: { field: "create_time", desc: true }, after: { value: 5, uid: "u" } }, /records_create \(\(create_time,uid\)<\(\?,\?\)\)/],
     [{ after: { value: null, uid: "u" } }, /records_uid \(uid>\?\)/],
+    [{ order: { field: "data.status.startTime", desc: true } }, /INDEX records_g_start_time/],
+    [{ order: { field: "data.status.completionTime", desc: false }, after: { value: 5, uid: "u" } }, /records_g_completion_time \(\(g_completion_time,uid\)>\(\?,\?\)\)/],
   ];
   for (const [q, re] of cases) {
     const p = plan("records", { ...base, ...q });

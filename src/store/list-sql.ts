@@ -19,7 +19,14 @@ const ORDER_COLUMNS: Record<OrderField, { col: string; nullable: boolean }> = {
   update_time: { col: "update_time", nullable: false },
   "summary.start_time": { col: "summary_start_time", nullable: true },
   "summary.end_time": { col: "summary_end_time", nullable: true },
+  "data.status.startTime": { col: "g_start_time", nullable: true },
+  "data.status.completionTime": { col: "g_completion_time", nullable: true },
 };
+
+/** The column a list is ordered by, selected as `sort_key` for the page token. */
+export function orderColumn(table: Table, field: OrderField): string {
+  return `${table}.${ORDER_COLUMNS[field].col}`;
+}
 
 export interface BuiltQuery {
   sql: string;

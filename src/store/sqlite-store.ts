@@ -6,10 +6,10 @@
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
 import { formatRecordName, formatResultName } from "../core/names.ts";
-import type { ListQuery, Store, WriteTx } from "../core/store.ts";
+import type { Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
-import { buildListQueries } from "./list-sql.ts";
+import { buildListQueries, orderColumn } from "./list-sql.ts";
 import {
   RECORD_COLUMNS,
   RESULT_COLUMNS,
@@ -147,25 +147,27 @@ export class SqliteStore implements Store {
     return this.tx.getRecord(parent, result, name);
   }
 
-  async listResults(q: ListQuery): Promise<ResultResource[]> {
-    return this.runList("results", RESULT_COLUMNS, q).map((r) => toResult(r as ResultRow));
+  async listResults(q: ListQuery): Promise<Keyed<ResultResource>> {
+    const rows = this.runList("results", RESULT_COLUMNS, q) as Array<ResultRow & { sort_key?: number | null }>;
+    return { items: rows.map(toResult), keys: rows.map((r) => r.sort_key ?? null) };
   }
 
   /**
    * Keys first: the ordered, limited scan selects only rowids, then each row
    * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
    */
-  async listRecords(q: ListQuery): Promise<RecordResource[]> {
-    const rids = this.runList("records", "records.rid", q) as Array<{ rid: number }>;
-    const out: RecordResource[] = new Array(rids.length);
-    for (let i = 0; i < rids.length; i++) out[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
-    return out;
+  async listRecords(q: ListQuery): Promise<Keyed<RecordResource>> {
+    const rids = this.runList("records", "records.rid", q) as Array<{ rid: number; sort_key?: number | null }>;
+    const items: RecordResource[] = new Array(rids.length);
+    for (let i = 0; i < rids.length; i++) items[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
+    return { items, keys: rids.map((r) => r.sort_key ?? null) };
   }
 
   /** Runs a page's query segments until the page is full. */
   private runList(table: "results" | "records", columns: string, q: ListQuery): unknown[] {
+    const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
     const rows: unknown[] = [];
-    for (const { sql, params } of buildListQueries(table, columns, q)) {
+    for (const { sql, params } of buildListQueries(table, select, q)) {
       try {
         rows.push(...this.db.query(sql).all(...(params.values as never[])));
       } catch (e) {
