@@ -7,6 +7,7 @@ import type { Clock, IdGenerator } from "./clock.ts";
 import { etagFor } from "./etag.ts";
 import { failedPrecondition, invalidArgument, notFound } from "./errors.ts";
 import { compileFilter } from "./filter/compile.ts";
+import { formatDuration, parseSummaryRequest } from "./summary.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
@@ -242,6 +243,31 @@ export class ResultsService {
         result: n.result === "-" ? null : n.result,
       }),
     );
+  }
+
+  /**
+   * GetRecordListSummary: one object per group (exactly one without
+   * group_by), keyed by the requested aggregates, plus group_value.
+   */
+  async summarizeRecords(req: { parent: string; summary: string; filter: string; groupBy: string; orderBy: string }): Promise<Array<Record<string, number | string | null>>> {
+    const parent = req.parent.trim();
+    if (parent === "") throw invalidArgument("parent: parent missing");
+    const n = parseResultName(parent, "parent");
+    const q = parseSummaryRequest(req.summary, req.groupBy, req.orderBy);
+    const filter = compileFilter("records", req.filter);
+    const rows = await this.store.summarizeRecords(
+      { parent: n.parent === "-" ? null : n.parent, result: n.result === "-" ? null : n.result, filter },
+      q,
+    );
+    return rows.map((row) => {
+      const out: Record<string, number | string | null> = {};
+      for (const a of q.aggregates) {
+        const v = row[a] ?? null;
+        out[a] = a.endsWith("_duration") && typeof v === "number" ? formatDuration(v) : v;
+      }
+      if (q.groupBy) out.group_value = row.group_value ?? null;
+      return out;
+    });
   }
 
   // ---- shared lister -------------------------------------------------------

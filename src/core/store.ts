@@ -5,6 +5,7 @@
  * atomic; the adapter decides how writes are batched into transactions.
  */
 import type { CompiledFilter } from "./filter/compile.ts";
+import type { SummaryQuery } from "./summary.ts";
 import type { Order, RecordResource, ResultResource } from "./types.ts";
 
 export interface ListQuery {
@@ -54,6 +55,8 @@ export interface Store {
   getRecord(parent: string, result: string, name: string): Promise<RecordResource | null>;
   listResults(q: ListQuery): Promise<Keyed<ResultResource>>;
   listRecords(q: ListQuery): Promise<Keyed<RecordResource>>;
+  /** Raw aggregates (durations in microseconds, times in Unix seconds), one row per group. */
+  summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
   /** Secret for signing page tokens; stable for the life of the database. */
   readonly pageTokenKey: Uint8Array;
 }

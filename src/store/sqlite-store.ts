@@ -10,6 +10,8 @@ import type { Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
 import { buildListQueries, orderColumn } from "./list-sql.ts";
+import { buildSummaryQuery } from "./summary-sql.ts";
+import type { SummaryQuery } from "../core/summary.ts";
 import {
   RECORD_COLUMNS,
   RESULT_COLUMNS,
@@ -161,6 +163,15 @@ export class SqliteStore implements Store {
     const items: RecordResource[] = new Array(rids.length);
     for (let i = 0; i < rids.length; i++) items[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
     return { items, keys: rids.map((r) => r.sort_key ?? null) };
+  }
+
+  async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
+    const { sql, params } = buildSummaryQuery(where, q);
+    try {
+      return this.db.query(sql).all(...(params.values as never[])) as Array<Record<string, number | string | null>>;
+    } catch (e) {
+      throw mapSqliteError(e, "summarizing records");
+    }
   }
 
   /** Runs a page's query segments until the page is full. */

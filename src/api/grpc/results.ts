@@ -4,8 +4,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { RecordListSummarySchema } from "../../gen/resources_pb.ts";
 import type { ResultsService } from "../../core/results-service.ts";
-import { unimplemented } from "../../core/errors.ts";
 import {
   ListRecordsResponseSchema,
   ListResultsResponseSchema,
@@ -58,8 +58,10 @@ export function resultsService(svc: ResultsService) {
         nextPageToken: page.nextPageToken,
       });
     },
-    getRecordListSummary: async (_req: RecordListSummaryRequest) => {
-      throw unimplemented("GetRecordListSummary is not available in this version of Hindsight yet");
+    getRecordListSummary: async (req: RecordListSummaryRequest) => {
+      const rows = await svc.summarizeRecords(req);
+      // Struct fields are plain JSON objects in the generated code.
+      return create(RecordListSummarySchema, { summary: rows });
     },
   });
 }
