@@ -90,7 +90,6 @@ const DURATION_UNITS: Record<string, number> = {
 const SQL_OP: Record<string, string> = { "==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=" };
 const FLIP: Record<string, string> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
 
-const isNode = (n: unknown): n is ASTNode => typeof n === "object" && n !== null && "op" in n;
 const typeName = (n: ASTNode): string => (n as unknown as { checkedType?: { name?: string } }).checkedType?.name ?? "dyn";
 
 function kindOfType(t: string): ScalarKind | "json" | "list" | "map" | "summary" | null {
@@ -127,7 +126,6 @@ class Translator {
   constructor(
     private readonly spec: TableSpec,
     readonly params: Params,
-    private readonly source: string,
   ) {}
 
   private unsupported(n: ASTNode, what: string): Error {
@@ -501,7 +499,7 @@ class Translator {
     const T = this.T(j);
     const X = this.X(j);
     const types = this.typesFor(s.k);
-    const rhs = s.k === "bool" ? s.sql : s.sql;
+    const rhs = s.sql;
     const sNull = s.lit === undefined && s.k !== "null" ? `WHEN ${s.sql} IS NULL THEN NULL ` : "";
     if (op === "==" || op === "!=") {
       let eq: string;
@@ -569,9 +567,6 @@ class Translator {
     }
     const elem: Json = { k: "json", doc: c.doc, path: `${alias}.fullkey` };
     const elemTest = `EXISTS (SELECT 1 FROM json_each(${c.doc}, ${c.path}) AS ${alias} WHERE ${this.compare("==", elem, x, true, n)} = 1)`;
-    if (!exact && c.litPath !== undefined && x.k === "string") {
-      return `(CASE ${T} WHEN 'object' THEN ${keyTest} WHEN 'array' THEN ${elemTest} END)`;
-    }
     return `(CASE ${T} WHEN 'object' THEN ${keyTest} WHEN 'array' THEN ${elemTest} END)`;
   }
 
@@ -735,7 +730,7 @@ export function nextPrefix(p: string): string | null {
 /** Translates a compiled filter for its table; throws INVALID_ARGUMENT for what SQL cannot express. */
 export function translateFilter(f: CompiledFilter, params: Params = new Params()): FilterSql {
   const start = params.values.length;
-  const t = new Translator(tableSpec(f.target), params, f.normalized);
+  const t = new Translator(tableSpec(f.target), params);
   const sql = t.bool(f.ast, false);
   // Values bound for fragments that were not used in the end (a path whose
   // generated column was used instead) must not trail the list: SQLite
@@ -746,4 +741,3 @@ export function translateFilter(f: CompiledFilter, params: Params = new Params()
   return { sql, params };
 }
 
-export { isNode };
