@@ -35,8 +35,8 @@ export interface BuiltQuery {
 
 type Table = "results" | "records";
 
-/** The conditions every segment shares: parent, result, filter. */
-function baseConditions(table: Table, q: ListQuery, p: Params): string[] {
+/** The conditions a list (every segment) and a summary share: parent, result, filter. */
+export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "result" | "filter">, p: Params): string[] {
   const where: string[] = [];
   if (table === "records" && q.result != null) {
     // One result's records: through the result's rowid and records_result_uid,

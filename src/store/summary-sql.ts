@@ -8,7 +8,7 @@
 import type { Aggregate, GroupBy, SummaryQuery, TimeUnit } from "../core/summary.ts";
 import type { ListQuery } from "../core/store.ts";
 import { Params } from "./filter/params.ts";
-import { translateFilter } from "./filter/translate.ts";
+import { baseConditions } from "./list-sql.ts";
 
 const DONE = "('Succeeded','Completed','Failed','Cancelled','Running')";
 const DURATION = "(records.g_completion_time - records.g_start_time)";
@@ -66,19 +66,9 @@ function timeBucket(unit: TimeUnit, s: string): string {
   }
 }
 
-export function buildSummaryQuery(where: Omit<ListQuery, "order" | "after" | "limit">, s: SummaryQuery): { sql: string; params: Params } {
+export function buildSummaryQuery(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): { sql: string; params: Params } {
   const p = new Params();
-  const conds: string[] = [];
-  if (where.result != null) {
-    if (where.parent !== null) {
-      conds.push(`records.result_rid = (SELECT rid FROM results WHERE parent = ${p.add(where.parent)} AND name = ${p.add(where.result)})`);
-    } else {
-      conds.push(`records.result_rid IN (SELECT rid FROM results WHERE name = ${p.add(where.result)})`);
-    }
-  } else if (where.parent !== null) {
-    conds.push(`records.parent = ${p.add(where.parent)}`);
-  }
-  if (where.filter) conds.push(translateFilter(where.filter, p).sql);
+  const conds = baseConditions("records", where, p);
   const cols = s.aggregates.map((a) => `${AGG_SQL[a]} AS ${a}`);
   if (s.groupBy) cols.push(`${groupSql(s.groupBy)} AS group_value`);
   let sql = `SELECT ${cols.join(", ")} FROM records` + (conds.length ? ` WHERE ${conds.join(" AND ")}` : "");
