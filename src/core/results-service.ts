@@ -199,25 +199,27 @@ export class ResultsService {
         newValue !== null ? tx.getRecordHead(n.parent, n.result, n.record) : tx.getRecord(n.parent, n.result, n.record);
       if (!cur) throw notFound(`record ${formatRecordName(n.parent, n.result, n.record)} not found`);
       if (etag !== "" && etag !== cur.etag) throw failedPrecondition("the etag mismatches");
-      let data: RecordData | null;
-      if ("dataType" in cur) {
-        const { dataType, ...rest } = cur;
-        data = validateData({ type: input.data!.type !== "" ? input.data!.type : (dataType ?? ""), value: newValue! }, "record.data", this.isJson);
-        const now = this.nextTime(cur.updateTime);
-        const next: RecordResource = { ...rest, data, updateTime: now, etag: etagFor(cur.uid, now) };
-        tx.updateRecord(next);
-        return next;
-      }
-      data = cur.data;
+      // The merge starts from what is stored; a head has no value (it is being replaced).
+      const stored = "dataType" in cur ? { type: cur.dataType, value: "" } : { type: cur.data?.type ?? null, value: cur.data?.value ?? "" };
+      let data: RecordData | null = "dataType" in cur ? null : cur.data;
       if (input.data) {
         data = validateData(
-          { type: input.data.type !== "" ? input.data.type : (cur.data?.type ?? ""), value: cur.data?.value ?? "" },
+          { type: input.data.type !== "" ? input.data.type : (stored.type ?? ""), value: newValue ?? stored.value },
           "record.data",
           this.isJson,
         );
       }
       const now = this.nextTime(cur.updateTime);
-      const next: RecordResource = { ...cur, data, updateTime: now, etag: etagFor(cur.uid, now) };
+      const next: RecordResource = {
+        parent: cur.parent,
+        resultName: cur.resultName,
+        name: cur.name,
+        uid: cur.uid,
+        createTime: cur.createTime,
+        data,
+        updateTime: now,
+        etag: etagFor(cur.uid, now),
+      };
       tx.updateRecord(next);
       return next;
     });

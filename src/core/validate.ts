@@ -56,7 +56,7 @@ function isObject(v: unknown): v is { [k: string]: unknown } {
 }
 
 function checkRunShape(v: unknown, field: string): void {
-  if (!isObject(v)) throw invalidArgument(`${field}: a ${"run"} must be a JSON object`);
+  if (!isObject(v)) throw invalidArgument(`${field}: a run must be a JSON object`);
   for (const k of ["apiVersion", "kind"] as const) {
     if (k in v && typeof v[k] !== "string") throw invalidArgument(`${field}.${k}: must be a string`);
   }

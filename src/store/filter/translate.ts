@@ -92,28 +92,6 @@ const FLIP: Record<string, string> = { "==": "==", "!=": "!=", "<": ">", "<=": "
 
 const typeName = (n: ASTNode): string => (n as unknown as { checkedType?: { name?: string } }).checkedType?.name ?? "dyn";
 
-function kindOfType(t: string): ScalarKind | "json" | "list" | "map" | "summary" | null {
-  switch (t) {
-    case "bool":
-    case "string":
-    case "int":
-    case "double":
-    case "null":
-      return t;
-    case "google.protobuf.Timestamp":
-      return "timestamp";
-    case "google.protobuf.Duration":
-      return "duration";
-    case "dyn":
-      return "json";
-    case "tekton.results.v1alpha2.RecordSummary":
-      return "summary";
-  }
-  if (t.startsWith("list")) return "list";
-  if (t.startsWith("map")) return "map";
-  return null;
-}
-
 export interface FilterSql {
   sql: string;
   params: Params;
