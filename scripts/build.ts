@@ -2,7 +2,7 @@
 /**
  * Builds the single executable dist/hindsight (`bun run build`):
  *
- *   bun build --compile --bytecode --format=esm src/main.ts src/store/checkpoint-worker.ts --outfile dist/hindsight
+ *   bun build --compile --bytecode --format=esm src/main.ts src/store/checkpoint-worker.ts src/store/reader-worker.ts --outfile dist/hindsight
  *
  * with HINDSIGHT_COMMIT defined as the git short commit ("unknown" outside a
  * git checkout; see src/version.ts). The SQL migrations are imported
@@ -62,6 +62,7 @@ export function build(outfile = OUTFILE): BuildResult {
     "src/main.ts",
     // Worker entry points must be named to be embedded (the checkpointer).
     "src/store/checkpoint-worker.ts",
+    "src/store/reader-worker.ts",
     "--outfile",
     partial,
     "--define",
@@ -124,6 +125,9 @@ export async function verify(binary = OUTFILE, commit = gitCommit()): Promise<vo
       const created = await c.createResult({ parent: "verify", result: { name: "verify/results/smoke" } });
       const got = await c.getResult({ name: "verify/results/smoke" });
       if (got.uid !== created.uid || got.etag !== created.etag) throw new Error("GetResult did not return the result just created");
+      // Lists run on reader threads: this proves their code is embedded too.
+      const listed = await c.listResults({ parent: "verify", filter: 'parent.startsWith("ver")' });
+      if (listed.results.length !== 1) throw new Error(`ListResults returned ${listed.results.length} results, not 1`);
     } finally {
       const exit = await hp.stop("SIGTERM");
       if (exit.code !== 0) throw new Error(`exit after SIGTERM: ${JSON.stringify(exit)}\nstderr:\n${hp.stderr}`);
@@ -146,6 +150,6 @@ if (import.meta.main) {
   if (!args.includes("--no-verify")) {
     const t1 = performance.now();
     await verify(r.outfile, r.commit);
-    console.log(`verified: a copy runs from an empty directory (--version, serve, gRPC round trip, SIGTERM -> 0), ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    console.log(`verified: a copy runs from an empty directory (--version, serve, gRPC round trip and list, SIGTERM -> 0), ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   }
 }

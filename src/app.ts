@@ -10,6 +10,7 @@ import { ResultsService } from "./core/results-service.ts";
 import type { Config } from "./config/config.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
+import { ReaderPool } from "./store/readers.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";
 
 export interface App {
@@ -36,13 +37,26 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     await checkpointer.started();
     db.run("PRAGMA wal_autocheckpoint = 0");
   }
-  const store = new SqliteStore(db);
+  // Lists and summaries run on reader threads, so a long scan never stalls
+  // the main thread (an in-memory database cannot be shared: it reads inline).
+  let readers: ReaderPool | null = null;
+  if (cfg.db !== ":memory:") {
+    try {
+      readers = await ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs });
+    } catch (e) {
+      await checkpointer?.stop();
+      closeDatabase(db);
+      throw e;
+    }
+  }
+  const store = new SqliteStore(db, readers ?? undefined);
   const results = new ResultsService(store, clock, deps.ids ?? uuidv7Generator(clock));
   let grpc: RunningGrpcServer;
   try {
     grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
   } catch (e) {
     store.close();
+    await readers?.close();
     await checkpointer?.stop();
     closeDatabase(db);
     throw e;
@@ -57,6 +71,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       stopping ??= (async () => {
         await grpc.shutdown(graceMs);
         store.close();
+        await readers?.close();
         await checkpointer?.stop();
         closeDatabase(db);
       })();

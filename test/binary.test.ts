@@ -89,6 +89,9 @@ describe("dist/hindsight", () => {
     const rec = await c.getRecord({ name: "bin/results/pr-1/records/tr-1" });
     expect(JSON.parse(new TextDecoder().decode(rec.data!.value))).toEqual(doc);
     expect((await grpcError(c.getResult({ name: "bin/results/none" }))).code).toBe(Code.NOT_FOUND);
+    // Lists and filters run on reader threads, whose code must be embedded too.
+    const listed = await c.listRecords({ parent: "bin/results/-", filter: 'data.status.podName.matches("^tr-[0-9]-pod$")' });
+    expect(listed.records.map((r) => r.name)).toEqual(["bin/results/pr-1/records/tr-1"]);
 
     const exit = await hp.stop("SIGTERM");
     if (exit.code !== 0) throw new Error(`exit ${JSON.stringify(exit)}\nstderr:\n${hp.stderr}`);

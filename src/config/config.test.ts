@@ -9,7 +9,7 @@ test("defaults need no configuration", () => {
 
 test("flags override environment, which overrides defaults", () => {
   const env = { HINDSIGHT_DB: "/env.db", HINDSIGHT_GRPC_LISTEN: "127.0.0.1:1", HINDSIGHT_GRPC_MAX_RECEIVE_SIZE: "8MiB" };
-  expect(loadConfig({}, env)).toEqual({ db: "/env.db", grpcListen: "127.0.0.1:1", grpcMaxReceiveBytes: 8 * 1024 * 1024 });
+  expect(loadConfig({}, env)).toEqual({ ...defaultConfig, db: "/env.db", grpcListen: "127.0.0.1:1", grpcMaxReceiveBytes: 8 * 1024 * 1024 });
   expect(loadConfig({ db: "/flag.db", "grpc-listen": "[::1]:2" }, env)).toMatchObject({ db: "/flag.db", grpcListen: "[::1]:2" });
 });
 
@@ -18,6 +18,15 @@ test("bad values name the setting and say what is allowed", () => {
   expect(() => loadConfig({}, { HINDSIGHT_GRPC_LISTEN: "1.2.3.4:99999" })).toThrow(/HINDSIGHT_GRPC_LISTEN/);
   expect(() => loadConfig({ "grpc-max-receive-size": "lots" }, {})).toThrow(ConfigError);
   expect(() => loadConfig({ db: "" }, {})).toThrow(/--db: must not be empty/);
+  expect(() => loadConfig({ readers: "0" }, {})).toThrow(/--readers: "0" is not a whole number from 1 to 64/);
+  expect(() => loadConfig({}, { HINDSIGHT_QUERY_TIMEOUT: "soon" })).toThrow(/HINDSIGHT_QUERY_TIMEOUT: "soon" is not a duration/);
+  expect(() => loadConfig({ "query-timeout": "5ms" }, {})).toThrow(/from 100ms to 24h/);
+});
+
+test("reader threads and the query timeout", () => {
+  expect(loadConfig({ readers: "2", "query-timeout": "2m" }, {})).toMatchObject({ readers: 2, queryTimeoutMs: 120_000 });
+  expect(loadConfig({}, { HINDSIGHT_READERS: "8", HINDSIGHT_QUERY_TIMEOUT: "1500ms" })).toMatchObject({ readers: 8, queryTimeoutMs: 1500 });
+  expect(loadConfig({ "query-timeout": "90" }, {}).queryTimeoutMs).toBe(90_000);
 });
 
 test("sizes and addresses", () => {

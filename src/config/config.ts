@@ -12,12 +12,18 @@ export interface Config {
   grpcListen: string;
   /** Largest gRPC message accepted; bigger ones get RESOURCE_EXHAUSTED. */
   grpcMaxReceiveBytes: number;
+  /** Reader threads for lists and summaries (each has its own connection). */
+  readers: number;
+  /** Lists and summaries running longer are stopped with DEADLINE_EXCEEDED. */
+  queryTimeoutMs: number;
 }
 
 export const defaultConfig: Config = {
   db: "./data/hindsight.db",
   grpcListen: "127.0.0.1:50051",
   grpcMaxReceiveBytes: 32 * 1024 * 1024,
+  readers: 3,
+  queryTimeoutMs: 60_000,
 };
 
 export class ConfigError extends Error {}
@@ -51,6 +57,28 @@ export function parseListen(raw: string, source: string): string {
   return raw.trim();
 }
 
+export function parseCount(min: number, max: number) {
+  return (raw: string, source: string): number => {
+    const t = raw.trim();
+    if (!/^\d+$/.test(t) || Number(t) < min || Number(t) > max) {
+      throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`);
+    }
+    return Number(t);
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "2m", "1500ms"; a bare number is seconds. Returns milliseconds. */
+export function parseDuration(raw: string, source: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? "s"]! : NaN;
+  if (!m || !Number.isFinite(ms) || ms < 100 || ms > 24 * 3_600_000) {
+    throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not a duration from 100ms to 24h (examples: 60s, 2m, 1500ms)`);
+  }
+  return Math.round(ms);
+}
+
 function parsePath(raw: string, source: string): string {
   if (raw.trim() === "") throw new ConfigError(`${source}: must not be empty`);
   return raw;
@@ -66,10 +94,28 @@ export const settings: Setting[] = [
     help: "largest gRPC request accepted, e.g. 32MiB",
     parse: parseSize,
   },
+  {
+    key: "readers",
+    flag: "readers",
+    env: "HINDSIGHT_READERS",
+    help: "reader threads for lists and summaries, 1-64",
+    parse: parseCount(1, 64),
+  },
+  {
+    key: "queryTimeoutMs",
+    flag: "query-timeout",
+    env: "HINDSIGHT_QUERY_TIMEOUT",
+    help: "longest a list or summary may run, e.g. 60s",
+    parse: parseDuration,
+  },
 ];
 
 const defaultText = (k: keyof Config) =>
-  k === "grpcMaxReceiveBytes" ? `${defaultConfig.grpcMaxReceiveBytes / 1024 / 1024}MiB` : String(defaultConfig[k]);
+  k === "grpcMaxReceiveBytes"
+    ? `${defaultConfig.grpcMaxReceiveBytes / 1024 / 1024}MiB`
+    : k === "queryTimeoutMs"
+      ? `${defaultConfig.queryTimeoutMs / 1000}s`
+      : String(defaultConfig[k]);
 
 export function settingsHelp(): string {
   return settings

@@ -3,16 +3,7 @@
  * The writer's connection then runs with wal_autocheckpoint = 0, so no
  * request ever waits for a checkpoint.
  */
-/**
- * Where the worker's code is. From source, next to this file; in the single
- * executable, embedded under the build's root (src/), as scripts/build.ts
- * names it as an extra entry point.
- */
-function workerSpecifier(): string {
-  return import.meta.url.includes("/$bunfs/")
-    ? "./store/checkpoint-worker.ts"
-    : new URL("./checkpoint-worker.ts", import.meta.url).href;
-}
+import { workerUrl } from "./worker-url.ts";
 
 export class Checkpointer {
   private readonly worker: Worker;
@@ -20,7 +11,7 @@ export class Checkpointer {
 
   /** `maxWalPages` defaults to 64 MiB of 4 KiB pages. */
   constructor(path: string, intervalMs = 200, maxWalPages = 16384) {
-    this.worker = new Worker(workerSpecifier());
+    this.worker = new Worker(workerUrl("checkpoint-worker.ts"));
     this.ready = new Promise((resolve, reject) => {
       this.worker.onmessage = (ev) => ev.data === "started" && resolve();
       this.worker.onerror = (e) => reject(new Error(`the WAL checkpointer did not start: ${e.message}`));

@@ -38,7 +38,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
     migrate(db);
     // Gather planner statistics where they are missing or stale (cheap:
     // analysis is limited), so filters pick the right index.
-    db.run("PRAGMA optimize = 0x10002");
+    optimize(db, "PRAGMA optimize = 0x10002");
   }
   return db;
 }
@@ -46,9 +46,26 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
 /** Checkpoints the WAL into the main file and closes, so no WAL is left to replay. */
 export function closeDatabase(db: Database): void {
   try {
-    db.run("PRAGMA optimize");
+    optimize(db, "PRAGMA optimize");
     db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {
     db.close(false);
+  }
+}
+
+/**
+ * ANALYZE inside `PRAGMA optimize` reads first and then writes; a connection
+ * that already reads gets SQLITE_BUSY at once (no busy handler) if another
+ * connection briefly holds the write lock, e.g. a reader thread recovering
+ * the WAL index. Taking the write lock first waits like any other write.
+ */
+function optimize(db: Database, pragma: string): void {
+  db.run("BEGIN IMMEDIATE");
+  try {
+    db.run(pragma);
+    db.run("COMMIT");
+  } catch (e) {
+    db.run("ROLLBACK");
+    throw e;
   }
 }

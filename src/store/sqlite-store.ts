@@ -1,7 +1,8 @@
 /**
  * The SQLite implementation of the core's Store. One connection does all
- * writes through the group-committing Writer; reads use the same connection
- * for now (long scans move to reader workers with the filter work).
+ * writes through the group-committing Writer, and point reads (GetResult,
+ * GetRecord: one index probe) on the main thread. Lists and summaries, which
+ * can scan, run through `Readers` (reader threads, see readers.ts).
  */
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
@@ -22,6 +23,8 @@ import {
   type ResultRow,
 } from "./rows.ts";
 import { Writer } from "./writer.ts";
+import type { Segment } from "./read-job.ts";
+import { InlineReaders, type Readers } from "./readers.ts";
 
 type Params = Record<string, string | number | null>;
 
@@ -35,7 +38,6 @@ export class SqliteStore implements Store {
     updateResult: Statement<unknown, [Params]>;
     deleteResult: Statement<unknown, [string, string]>;
     getRecord: Statement<RecordRow, [string, string, string]>;
-    recordByRid: Statement<RecordRow, [number]>;
     recordHead: Statement<Omit<RecordRow, "data">, [string, string, string]>;
     isJson: Statement<{ ok: number }, [string]>;
     insertRecord: Statement<unknown, [Params]>;
@@ -43,7 +45,14 @@ export class SqliteStore implements Store {
     deleteRecord: Statement<unknown, [string, string, string]>;
   };
 
-  constructor(private readonly db: Database) {
+  private readonly readers: Readers;
+
+  /** `readers`: where lists and summaries run; by default inline on `db`. */
+  constructor(
+    private readonly db: Database,
+    readers?: Readers,
+  ) {
+    this.readers = readers ?? new InlineReaders(db);
     const key = db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'page_token_key'").get();
     if (!key) throw new Error("database is missing its page token key (meta table)");
     this.pageTokenKey = new Uint8Array(key.value);
@@ -65,7 +74,6 @@ export class SqliteStore implements Store {
       ),
       deleteResult: db.prepare("DELETE FROM results WHERE parent = ? AND name = ?"),
       getRecord: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE parent = ? AND result_name = ? AND name = ?`),
-      recordByRid: db.prepare(`SELECT ${RECORD_COLUMNS} FROM records WHERE rid = ?`),
       recordHead: db.prepare(
         "SELECT uid, parent, result_name, name, create_time, update_time, etag, type FROM records WHERE parent = ? AND result_name = ? AND name = ?",
       ),
@@ -150,7 +158,7 @@ export class SqliteStore implements Store {
   }
 
   async listResults(q: ListQuery): Promise<Keyed<ResultResource>> {
-    const rows = this.runList("results", RESULT_COLUMNS, q) as Array<ResultRow & { sort_key?: number | null }>;
+    const rows = (await this.runList("results", RESULT_COLUMNS, q, "rows")) as Array<ResultRow & { sort_key?: number | null }>;
     return { items: rows.map(toResult), keys: rows.map((r) => r.sort_key ?? null) };
   }
 
@@ -159,37 +167,33 @@ export class SqliteStore implements Store {
    * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
    */
   async listRecords(q: ListQuery): Promise<Keyed<RecordResource>> {
-    const rids = this.runList("records", "records.rid", q) as Array<{ rid: number; sort_key?: number | null }>;
-    const items: RecordResource[] = new Array(rids.length);
-    for (let i = 0; i < rids.length; i++) items[i] = toRecord(this.s.recordByRid.get(rids[i]!.rid)!);
-    return { items, keys: rids.map((r) => r.sort_key ?? null) };
+    const rows = (await this.runList("records", "records.rid", q, "records")) as Array<RecordRow & { sort_key: number | null }>;
+    return { items: rows.map(toRecord), keys: rows.map((r) => r.sort_key) };
   }
 
   async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
     const { sql, params } = buildSummaryQuery(where, q);
     try {
-      return this.db.query(sql).all(...(params.values as never[])) as Array<Record<string, number | string | null>>;
+      return (await this.readers.run({ kind: "rows", segments: [{ sql, values: params.values }], limit: -1 })) as Array<
+        Record<string, number | string | null>
+      >;
     } catch (e) {
       throw mapSqliteError(e, "summarizing records");
     }
   }
 
-  /** Runs a page's query segments until the page is full. */
-  private runList(table: "results" | "records", columns: string, q: ListQuery): unknown[] {
+  /** A page's query segments, run in turn until the page is full. */
+  private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records"): Promise<unknown[]> {
     const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
-    const rows: unknown[] = [];
-    for (const { sql, params } of buildListQueries(table, select, q)) {
-      try {
-        rows.push(...this.db.query(sql).all(...(params.values as never[])));
-      } catch (e) {
-        throw mapSqliteError(e, `listing ${table}`);
-      }
-      if (rows.length >= q.limit) break;
+    const segments: Segment[] = buildListQueries(table, select, q).map(({ sql, params }) => ({ sql, values: params.values }));
+    try {
+      return await this.readers.run({ kind, segments, limit: q.limit });
+    } catch (e) {
+      throw mapSqliteError(e, `listing ${table}`);
     }
-    return rows.length > q.limit ? rows.slice(0, q.limit) : rows;
   }
 
-  /** Finishes queued writes; the caller closes the database afterwards. */
+  /** Finishes queued writes; the caller closes the readers and the database afterwards. */
   close(): void {
     this.writer.close();
   }

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Database } from "bun:sqlite";
+import { AppError } from "../core/errors.ts";
+import { closeDatabase, openDatabase } from "./db.ts";
+import type { ReadJob } from "./read-job.ts";
+import { ReaderPool } from "./readers.ts";
+
+let dir: string;
+let db: Database;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "hindsight-readers-"));
+  db = openDatabase(join(dir, "h.db"));
+  db.run("INSERT INTO results (uid, parent, name, create_time, update_time, etag) VALUES ('u1', 'p', 'r', 1, 1, 'e')");
+});
+afterAll(() => {
+  closeDatabase(db);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const rows = (sql: string, ...values: Array<string | number>): ReadJob => ({ kind: "rows", segments: [{ sql, values }], limit: -1 });
+/** Counts to n in SQL: seconds of pure CPU on one connection, no data needed. */
+const spin = (n: number) => rows("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1) SELECT count(*) AS n FROM c", n);
+
+test("a long query on one reader does not hold up a short one on another", async () => {
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2 });
+  try {
+    let longDone = false;
+    const long = pool.run(spin(30_000_000)).then((r) => {
+      longDone = true;
+      return r;
+    });
+    const short = await pool.run(rows("SELECT name FROM results WHERE parent = ?1", "p"));
+    expect(short).toEqual([{ name: "r" }]);
+    expect(longDone).toBe(false);
+    expect(await long).toEqual([{ n: 30_000_000 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a query over the timeout gets DEADLINE_EXCEEDED and the pool keeps serving", async () => {
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 1, timeoutMs: 200 });
+  try {
+    const err = await pool.run(spin(2_000_000_000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("deadline_exceeded");
+    expect((err as AppError).message).toMatch(/longer than 0.2 s/);
+    expect(await pool.run(rows("SELECT count(*) AS n FROM results"))).toEqual([{ n: 1 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("SQLite errors cross the thread boundary with their codes; readers have the filter functions", async () => {
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 1 });
+  try {
+    const bad = (await pool.run(rows("SELECT nope FROM results")).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(bad.message).toMatch(/no such column: nope/);
+    expect(bad.code).toBe("SQLITE_ERROR");
+    expect(await pool.run(rows("SELECT hs_regexp('u/^r$', name) AS m FROM results"))).toEqual([{ m: 1 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("records jobs fetch whole rows by the keys, in the keys' order", async () => {
+  db.run("INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data) VALUES ('a', 1, 'p', 'r', 'n1', 1, 1, 'e', 't', jsonb('{\"k\":1}'))");
+  db.run("INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data) VALUES ('b', 1, 'p', 'r', 'n2', 2, 2, 'e', 't', jsonb('{\"k\":2}'))");
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 1 });
+  try {
+    const got = (await pool.run({
+      kind: "records",
+      segments: [{ sql: "SELECT rid, create_time AS sort_key FROM records ORDER BY create_time DESC", values: [] }],
+      limit: 5,
+    })) as Array<{ name: string; data: string; sort_key: number }>;
+    expect(got.map((r) => [r.name, r.data, r.sort_key])).toEqual([
+      ["n2", '{"k":2}', 2],
+      ["n1", '{"k":1}', 1],
+    ]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("close refuses new work with UNAVAILABLE; a missing database fails the start clearly", async () => {
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 1 });
+  await pool.close();
+  const err = (await pool.run(rows("SELECT 1")).catch((e: unknown) => e)) as AppError;
+  expect(err.code).toBe("unavailable");
+  await expect(ReaderPool.start(join(dir, "absent", "x.db"), { size: 1 })).rejects.toThrow(/a reader could not open the database/);
+});

@@ -1,0 +1,186 @@
+/**
+ * Where read queries (lists, summaries) run. bun:sqlite is synchronous, so a
+ * 2-second scan on the main thread would stall every other request for 2
+ * seconds; the ReaderPool runs them on worker threads with their own
+ * connections instead, and the main thread only waits for a message. An
+ * in-memory database cannot be shared between connections, so it reads
+ * inline (InlineReaders), which tests and tools use.
+ */
+import type { Database } from "bun:sqlite";
+import { AppError } from "../core/errors.ts";
+import { fromJobError, JobRunner, type ReadJob } from "./read-job.ts";
+import type { ReaderIn, ReaderOut } from "./reader-worker.ts";
+import { workerUrl } from "./worker-url.ts";
+
+export interface Readers {
+  run(job: ReadJob): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export class InlineReaders implements Readers {
+  private readonly runner: JobRunner;
+  constructor(db: Database) {
+    this.runner = new JobRunner(db);
+  }
+  async run(job: ReadJob): Promise<unknown[]> {
+    return this.runner.run(job);
+  }
+  async close(): Promise<void> {}
+}
+
+export interface PoolOptions {
+  /** Reader threads. A long scan occupies one; the others keep serving. */
+  size?: number;
+  /** Page cache per reader connection, KiB. */
+  cacheKiB?: number;
+  /** Memory-mapped I/O per reader connection, bytes (0 = off). */
+  mmapBytes?: number;
+  /** A query running longer is abandoned (its thread replaced) with DEADLINE_EXCEEDED. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  id: number;
+  job: ReadJob;
+  resolve: (rows: unknown[]) => void;
+  reject: (e: Error) => void;
+}
+
+interface Reader {
+  worker: Worker;
+  busy: Pending | null;
+  timer: ReturnType<typeof setTimeout> | null;
+  ready: Promise<void>;
+  opened: boolean;
+}
+
+export class ReaderPool implements Readers {
+  private readonly readers: Reader[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly opts: Required<PoolOptions>;
+
+  private constructor(
+    private readonly path: string,
+    opts: PoolOptions,
+  ) {
+    this.opts = { size: 3, cacheKiB: 8192, mmapBytes: 0, timeoutMs: 60_000, ...opts };
+  }
+
+  /** Starts the threads and waits until each has opened the database. */
+  static async start(path: string, opts: PoolOptions = {}): Promise<ReaderPool> {
+    const pool = new ReaderPool(path, opts);
+    for (let i = 0; i < pool.opts.size; i++) pool.readers.push(pool.spawn());
+    try {
+      await Promise.all(pool.readers.map((r) => r.ready));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  run(job: ReadJob): Promise<unknown[]> {
+    if (this.closed) return Promise.reject(new AppError("unavailable", "the server is shutting down"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Lets running queries finish (up to their timeout), then stops the threads. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new AppError("unavailable", "the server is shutting down"));
+    await Promise.all(
+      this.readers.map(async (r) => {
+        while (r.busy) await Bun.sleep(5);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          r.worker.onmessage = (ev: MessageEvent<ReaderOut>) => {
+            if (ev.data.type === "closed") {
+              clearTimeout(t);
+              resolve();
+            }
+          };
+          r.worker.postMessage({ type: "close" } satisfies ReaderIn);
+        });
+        r.worker.terminate();
+      }),
+    );
+    this.readers.length = 0;
+  }
+
+  private spawn(): Reader {
+    const worker = new Worker(workerUrl("reader-worker.ts"));
+    const reader: Reader = { worker, busy: null, timer: null, ready: Promise.resolve(), opened: false };
+    reader.ready = new Promise<void>((resolve, reject) => {
+      worker.onmessage = (ev: MessageEvent<ReaderOut>) => {
+        const m = ev.data;
+        if (m.type === "ready") {
+          reader.opened = true;
+          resolve();
+        }
+        else if (m.type === "open_failed") reject(new Error(`a reader could not open the database: ${m.message}`));
+        else this.onResult(reader, m);
+      };
+      worker.onerror = (ev) => {
+        reject(new Error(`a reader thread failed: ${ev.message}`));
+        // One that never opened is not replaced: its replacement would fail the same way.
+        if (reader.opened) this.replace(reader, new Error(`reader thread failed: ${ev.message}`));
+      };
+    });
+    // Kept from becoming an unhandled rejection; start() and dispatch() observe it.
+    reader.ready.catch(() => undefined);
+    const open: ReaderIn = { type: "open", path: this.path, cacheKiB: this.opts.cacheKiB, mmapBytes: this.opts.mmapBytes };
+    worker.postMessage(open);
+    return reader;
+  }
+
+  private onResult(reader: Reader, m: ReaderOut): void {
+    const p = reader.busy;
+    if (!p || (m.type !== "done" && m.type !== "failed") || m.id !== p.id) return;
+    if (reader.timer) clearTimeout(reader.timer);
+    reader.busy = null;
+    reader.timer = null;
+    if (m.type === "done") p.resolve(m.rows);
+    else p.reject(fromJobError(m.error));
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const r of this.readers) {
+      if (this.queue.length === 0) return;
+      if (r.busy) continue;
+      const p = this.queue.shift()!;
+      r.busy = p;
+      r.timer = setTimeout(() => this.timeout(r), this.opts.timeoutMs);
+      r.worker.postMessage({ type: "job", id: p.id, job: p.job } satisfies ReaderIn);
+    }
+  }
+
+  /** SQLite cannot be interrupted from another thread here, so the thread goes and a new one comes. */
+  private timeout(reader: Reader): void {
+    const secs = Math.round(this.opts.timeoutMs / 100) / 10;
+    this.replace(
+      reader,
+      new AppError("deadline_exceeded", `the query ran longer than ${secs} s and was stopped; narrow it with an indexed filter`),
+    );
+  }
+
+  private replace(reader: Reader, err: Error): void {
+    const i = this.readers.indexOf(reader);
+    if (i < 0) return;
+    if (reader.timer) clearTimeout(reader.timer);
+    reader.busy?.reject(err);
+    reader.busy = null;
+    reader.worker.terminate();
+    if (this.closed) {
+      this.readers.splice(i, 1);
+      return;
+    }
+    this.readers[i] = this.spawn();
+    this.dispatch();
+  }
+}
