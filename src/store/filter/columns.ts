@@ -105,3 +105,32 @@ const RECORDS: TableSpec = {
 export function tableSpec(target: "results" | "records"): TableSpec {
   return target === "results" ? RESULTS : RECORDS;
 }
+
+/** Longest string value (in characters) the key/value side tables hold (migration 0003). */
+export const KV_MAX_VALUE_CHARS = 256;
+const KV_MAX_KEY_CHARS = 320;
+
+export interface KvMember {
+  table: "record_kv" | "result_kv";
+  /** record_kv: 0 labels, 1 annotations. */
+  kind: 0 | 1;
+  key: string;
+}
+
+/**
+ * Whether `<doc at parentPath>[key]` is a label or annotation copied into a
+ * side table: a record's data.metadata.labels / .annotations, or a result's
+ * annotations. Keys longer than the tables keep are not.
+ */
+export function kvMember(spec: TableSpec, doc: string, parentPath: string, key: string): KvMember | undefined {
+  if ([...key].length > KV_MAX_KEY_CHARS) return undefined;
+  if (spec.table === "records" && doc === RECORDS.json.data) {
+    if (parentPath === LABELS_PATH) return { table: "record_kv", kind: 0, key };
+    if (parentPath === ANNOTATIONS_PATH) return { table: "record_kv", kind: 1, key };
+  }
+  if (spec.table === "results" && doc === RESULTS.json.annotations && parentPath === "$") return { table: "result_kv", kind: 0, key };
+  return undefined;
+}
+
+const LABELS_PATH = jsonPath("metadata", "labels");
+const ANNOTATIONS_PATH = jsonPath("metadata", "annotations");

@@ -152,6 +152,12 @@ function generator(seed: number) {
     pipeline: values((d) => get(d, "metadata", "labels", "tekton.dev/pipeline")),
     task: values((d) => get(d, "metadata", "labels", "tekton.dev/task")),
     sa: values((d) => get(d, "spec", "serviceAccountName")),
+    // Labels and annotations without a generated column: side-table paths.
+    repo: values((d) => get(d, "metadata", "labels", "pipelinesascode.tekton.dev/repository")),
+    event: values((d) => get(d, "metadata", "labels", "pipelinesascode.tekton.dev/event-type")),
+    managed: values((d) => get(d, "metadata", "labels", "app.kubernetes.io/managed-by")),
+    branch: values((d) => get(d, "metadata", "annotations", "pipelinesascode.tekton.dev/branch")),
+    signed: values((d) => get(d, "metadata", "annotations", "chains.tekton.dev/signed")),
   };
   const nasty = ["", "%", "_", "*", "?", "[", "'", '"', "\\", "--", ";", "\u0000", "é", "🚀", "' OR 1=1 --", "a%", "b*?[", "v%_*", "_%"];
   const lit = (s: string) => JSON.stringify(s);
@@ -170,6 +176,13 @@ function generator(seed: number) {
     ["data.status.s", ["5", "", "b*?["]],
     ["data.metadata.labels['a\"b']", ["q"]],
     ['data.metadata.labels["x%y"]', ["_%"]],
+    ['data.metadata.labels["pipelinesascode.tekton.dev/repository"]', pools.repo],
+    ['data.metadata.labels["pipelinesascode.tekton.dev/event-type"]', pools.event],
+    ["data.metadata.labels['app.kubernetes.io/managed-by']", pools.managed],
+    ['data.metadata.annotations["pipelinesascode.tekton.dev/branch"]', pools.branch],
+    ['data.metadata.annotations["chains.tekton.dev/signed"]', pools.signed],
+    ['data.metadata.annotations["x"]', ["[1,2]"]],
+    ['data.metadata.annotations["y"]', ['{"a":1}']],
   ];
   const sample = (pool: string[]) => (pool.length && rng() < 0.75 ? pick(pool) : pick(nasty));
   const prefix = (s: string) => s.slice(0, Math.floor(rng() * (s.length + 1)));
@@ -323,6 +336,10 @@ describe("SQL translation agrees with in-memory CEL", () => {
       'uid == "foo"',
       `uid == "${results[0]!.uid}" || uid == "${results[1]!.uid}"`,
       'annotations["repo"] == "org/repo-1"',
+      'annotations["repo"] in ["org/repo-2", "org/repo-3"]',
+      'annotations["weird\\"key"] == "v%_*"',
+      'annotations["foo"] == "bar-1" || annotations["repo"] == "org/repo-4"',
+      '!(annotations["repo"] == "org/repo-1")',
       '"org/repo-1" == annotations["repo"]',
       'annotations["repo"].startsWith("org")',
       'annotations["foo"].endsWith("-1")',

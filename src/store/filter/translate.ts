@@ -23,7 +23,7 @@ import type { ASTNode } from "@marcbachmann/cel-js";
 import { invalidArgument } from "../../core/errors.ts";
 import { parseDurationMicros, type CompiledFilter } from "../../core/filter/compile.ts";
 import { RUN_TYPE_CONSTANTS, STATUS_CONSTANTS } from "../../core/filter/env.ts";
-import { jsonKeyPath, tableSpec, type TableSpec } from "./columns.ts";
+import { jsonKeyPath, KV_MAX_VALUE_CHARS, kvMember, tableSpec, type KvMember, type TableSpec } from "./columns.ts";
 import { Params, type SqlValue } from "./params.ts";
 import { checkRegex } from "./regexp.ts";
 
@@ -52,6 +52,8 @@ interface Json {
   gen?: string;
   /** Generated column equal to the path parsed as a timestamp (micros), if any. */
   genTime?: string;
+  /** A label or annotation with a key/value side table (see kvMember in columns.ts). */
+  kv?: KvMember;
 }
 
 interface List {
@@ -134,7 +136,8 @@ class Translator {
     if (j.litPath !== undefined) {
       const litPath = j.litPath + suffix;
       const gen = this.spec.generated?.get(litPath);
-      return { k: "json", doc: j.doc, path: this.p(litPath), litPath, gen: gen?.text, genTime: gen?.time };
+      const kv = !gen && typeof key === "string" ? kvMember(this.spec, j.doc, j.litPath, key) : undefined;
+      return { k: "json", doc: j.doc, path: this.p(litPath), litPath, gen: gen?.text, genTime: gen?.time, kv };
     }
     return { k: "json", doc: j.doc, path: `(${j.path} || ${this.p(suffix)})` };
   }
@@ -491,6 +494,11 @@ class Translator {
           ((s.k === "int" || s.k === "double") && (s.lit === 0 || s.lit === 1)) ||
           s.k === "bool";
         eq = needsGuard ? `(${X} = ${rhs} AND ${T} IN ${types})` : `(${X} = ${rhs})`;
+        // A label or annotation: find the rows through the side table first
+        // (an index range), then confirm on the document as before.
+        if (j.kv && s.k === "string" && typeof s.lit === "string" && [...s.lit].length <= KV_MAX_VALUE_CHARS) {
+          eq = `(${this.kvSql(j.kv, [rhs])} AND ${eq})`;
+        }
       } else {
         eq = `(CASE ${sNull}WHEN ${T} IS NULL THEN NULL WHEN ${T} IN ${types} THEN ${X} = ${rhs} ELSE 0 END)`;
       }
@@ -500,6 +508,15 @@ class Translator {
     if (s.k === "null") return "NULL";
     if (!exact && j.gen) return `(${X} ${sop} ${rhs} AND ${T} IN ${types})`;
     return `(CASE WHEN ${T} IN ${types} THEN ${X} ${sop} ${rhs} END)`;
+  }
+
+  /** The rows whose label/annotation `kv.key` has one of `values` (bound SQL), from the side table. */
+  private kvSql(kv: KvMember, values: string[]): string {
+    const key = this.p(kv.key);
+    const value = values.length === 1 ? `= ${values[0]}` : `IN (${values.join(", ")})`;
+    return kv.table === "record_kv"
+      ? `records.rid IN (SELECT record_kv.rid FROM record_kv WHERE record_kv.kind = ${kv.kind} AND record_kv.key = ${key} AND record_kv.value ${value})`
+      : `results.rid IN (SELECT result_kv.rid FROM result_kv WHERE result_kv.key = ${key} AND result_kv.value ${value})`;
   }
 
   private compareJson(sop: string, l: Json, r: Json): string {
@@ -524,7 +541,10 @@ class Translator {
       if (!exact && allPlainStrings && (x.k === "json" || x.k === "string")) {
         const defIn = x.k === "string" && c.items.some((i) => (i as Scalar).lit === x.def);
         const lhs = x.k === "json" ? this.X(x) : defIn ? x.sql : (x.bare ?? x.sql);
-        return `(${lhs} IN (${c.items.map((i) => (i as Scalar).sql).join(", ")}))`;
+        const values = c.items.map((i) => (i as Scalar).sql);
+        const inList = `(${lhs} IN (${values.join(", ")}))`;
+        const kvOk = x.k === "json" && x.kv && c.items.every((i) => [...((i as Scalar).lit as string)].length <= KV_MAX_VALUE_CHARS);
+        return kvOk ? `(${this.kvSql(x.kv!, values)} AND ${inList})` : inList;
       }
       return `(${c.items.map((i) => this.compare("==", x, i, exact, n)).join(" OR ")})`;
     }
