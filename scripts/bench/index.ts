@@ -4,7 +4,7 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
@@ -31,6 +31,7 @@ const BENCHES: Bench[] = [
   { name: "grpc-ceiling", aliases: ["ceiling-b", "echo", "grpc", "b"], file: "grpc-ceiling.ts" },
   { name: "ingest", aliases: [], file: "ingest.ts" },
   { name: "list", aliases: ["listing", "list-records"], file: "list.ts" },
+  { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;

@@ -33,7 +33,7 @@ interface ListOut {
 }
 
 const label = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
-const dbPath = (n: number) => join(BENCH_DATA, `list-${label(n)}.db`);
+export const dbPath = (n: number) => join(BENCH_DATA, `list-${label(n)}.db`);
 /**
  * Bump when the generator or seeding changes, so cached databases are rebuilt.
  * A database of another schema version is rebuilt too: letting the server
@@ -42,7 +42,7 @@ const dbPath = (n: number) => join(BENCH_DATA, `list-${label(n)}.db`);
  */
 const SEED_VERSION = 2;
 
-async function ensureSeeded(n: number, base: number | null): Promise<SeedMeta> {
+export async function ensureSeeded(n: number, base: number | null): Promise<SeedMeta> {
   const path = dbPath(n);
   const metaPath = `${path}.json`;
   if (existsSync(path) && existsSync(metaPath)) {

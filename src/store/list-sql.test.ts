@@ -146,5 +146,22 @@ test("label and annotation equality is searched through the key/value side table
       .reduce((a, b) => a + b, 0);
   expect(count('data.metadata.labels["app"] == "app-7"')).toBe(10);
   expect(count('data.metadata.annotations["sha"] == "sha-3-3"')).toBe(1);
+
+  // A value that matches many rows: walk the list order, probe per row.
+  const dense = { denseKv: () => true };
+  const densePlan = buildListQueries("records", "records.rid", { ...base, filter: compileFilter("records", 'data.metadata.labels["app"] == "app-7"') }, dense)
+    .map(({ sql, params }) => (kv.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(params.values as never[])) as Array<{ detail: string }>).map((r) => r.detail).join(" | "))
+    .join(" || ");
+  expect(densePlan).toMatch(/SCAN records USING INDEX records_uid/);
+  expect(densePlan).toMatch(/SEARCH record_kv (EXISTS )?USING PRIMARY KEY \(kind=\? AND key=\? AND value=\? AND rid=\?\)/);
+  expect(densePlan).not.toMatch(/TEMP B-TREE/);
+  for (const f of ['data.metadata.labels["app"] == "app-7"', 'data.metadata.labels["app"] in ["app-1", "app-2", "nope"]', '!(data.metadata.labels["app"] == "app-7")']) {
+    const rows = (o: object) =>
+      buildListQueries("records", "records.rid", { ...base, limit: 5000, filter: compileFilter("records", f) }, o)
+        .flatMap(({ sql, params }) => kv.query(sql).all(...(params.values as never[])) as Array<{ rid: number }>)
+        .map((r) => r.rid);
+    expect(rows(dense)).toEqual(rows({}));
+  }
+  expect(planOf("results", 'annotations["repo"] == "org/app-5"')).toMatch(/result_kv/);
   kv.close();
 });

@@ -12,7 +12,7 @@
 import type { ListQuery } from "../core/store.ts";
 import type { OrderField } from "../core/types.ts";
 import { Params } from "./filter/params.ts";
-import { translateFilter } from "./filter/translate.ts";
+import { translateFilter, type TranslateOptions } from "./filter/translate.ts";
 
 const ORDER_COLUMNS: Record<OrderField, { col: string; nullable: boolean }> = {
   create_time: { col: "create_time", nullable: false },
@@ -36,7 +36,7 @@ export interface BuiltQuery {
 type Table = "results" | "records";
 
 /** The conditions a list (every segment) and a summary share: parent, result, filter. */
-export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "result" | "filter">, p: Params): string[] {
+export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "result" | "filter">, p: Params, opts: TranslateOptions = {}): string[] {
   const where: string[] = [];
   if (table === "records" && q.result != null) {
     // One result's records: through the result's rowid and records_result_uid,
@@ -49,7 +49,7 @@ export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "resu
   } else if (q.parent !== null) {
     where.push(`${table}.parent = ${p.add(q.parent)}`);
   }
-  if (q.filter) where.push(translateFilter(q.filter, p).sql);
+  if (q.filter) where.push(translateFilter(q.filter, p, opts).sql);
   return where;
 }
 
@@ -65,10 +65,10 @@ function select(table: Table, columns: string, where: string[], orderBy: string,
  * The queries for one page, to run in order until `limit` rows are found
  * (one query, or two for a nullable order column).
  */
-export function buildListQueries(table: Table, columns: string, q: ListQuery): BuiltQuery[] {
+export function buildListQueries(table: Table, columns: string, q: ListQuery, opts: TranslateOptions = {}): BuiltQuery[] {
   const segment = (extra: (p: Params) => string[], orderBy: string): BuiltQuery => {
     const p = new Params();
-    const where = [...baseConditions(table, q, p), ...extra(p)];
+    const where = [...baseConditions(table, q, p, opts), ...extra(p)];
     return { sql: select(table, columns, where, orderBy, q.limit, p), params: p };
   };
   const t = table;

@@ -25,6 +25,8 @@ import {
 import { Writer } from "./writer.ts";
 import type { Segment } from "./read-job.ts";
 import { InlineReaders, type Readers } from "./readers.ts";
+import type { TranslateOptions } from "./filter/translate.ts";
+import type { KvMember } from "./filter/columns.ts";
 
 type Params = Record<string, string | number | null>;
 
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
   };
 
   private readonly readers: Readers;
+  private readonly translateOptions: TranslateOptions;
 
   /** `readers`: where lists and summaries run; by default inline on `db`. */
   constructor(
@@ -53,6 +56,7 @@ export class SqliteStore implements Store {
     readers?: Readers,
   ) {
     this.readers = readers ?? new InlineReaders(db);
+    this.translateOptions = { denseKv: denseKvProbe(db) };
     const key = db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'page_token_key'").get();
     if (!key) throw new Error("database is missing its page token key (meta table)");
     this.pageTokenKey = new Uint8Array(key.value);
@@ -172,7 +176,7 @@ export class SqliteStore implements Store {
   }
 
   async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
-    const { sql, params } = buildSummaryQuery(where, q);
+    const { sql, params } = buildSummaryQuery(where, q, this.translateOptions);
     try {
       return (await this.readers.run({ kind: "rows", segments: [{ sql, values: params.values }], limit: -1 })) as Array<
         Record<string, number | string | null>
@@ -185,7 +189,7 @@ export class SqliteStore implements Store {
   /** A page's query segments, run in turn until the page is full. */
   private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records"): Promise<unknown[]> {
     const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
-    const segments: Segment[] = buildListQueries(table, select, q).map(({ sql, params }) => ({ sql, values: params.values }));
+    const segments: Segment[] = buildListQueries(table, select, q, this.translateOptions).map(({ sql, params }) => ({ sql, values: params.values }));
     try {
       return await this.readers.run({ kind, segments, limit: q.limit });
     } catch (e) {
@@ -210,5 +214,29 @@ function recordParams(r: RecordResource): Params {
     etag: r.etag,
     type: r.data?.type ?? null,
     data: r.data?.value ?? null,
+  };
+}
+
+/**
+ * Above this many matching rows, a label/annotation equality is checked per
+ * row in list order instead of collecting and sorting every match. Counting
+ * stops there, so the probe costs at most one short index range (~1 ms).
+ */
+export const DENSE_KV_ROWS = 10_000;
+
+function denseKvProbe(db: Database): (kv: KvMember, values: string[]) => boolean {
+  const rec = db.prepare<{ n: number }, [number, string, string]>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ${DENSE_KV_ROWS})`,
+  );
+  const res = db.prepare<{ n: number }, [string, string]>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ${DENSE_KV_ROWS})`,
+  );
+  return (kv, values) => {
+    let n = 0;
+    for (const v of values) {
+      n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v) : res.get(kv.key, v))?.n ?? 0;
+      if (n >= DENSE_KV_ROWS) return true;
+    }
+    return false;
   };
 }

