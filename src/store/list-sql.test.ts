@@ -165,3 +165,15 @@ test("label and annotation equality is searched through the key/value side table
   expect(planOf("results", 'annotations["repo"] == "org/app-5"')).toMatch(/result_kv/);
   kv.close();
 });
+
+test("a name prefix most rows share is checked per row in list order, not sorted", () => {
+  const q = { ...base, filter: compileFilter("records", 'data.metadata.name.startsWith("build")') };
+  const planWith = (o: object) =>
+    buildListQueries("records", "records.rid", q, o)
+      .map(({ sql, params }) => (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(params.values as never[])) as Array<{ detail: string }>).map((r) => r.detail).join(" | "))
+      .join(" || ");
+  expect(planWith({ denseRange: () => false })).toMatch(/INDEX records_g_name \(g_name>\? AND g_name<\?\)/);
+  const dense = planWith({ denseRange: (col: string) => col === "records.g_name" });
+  expect(dense).toMatch(/SCAN records USING INDEX records_uid/);
+  expect(dense).not.toMatch(/TEMP B-TREE/);
+});

@@ -50,13 +50,18 @@ export class SqliteStore implements Store {
   private readonly readers: Readers;
   private readonly translateOptions: TranslateOptions;
 
-  /** `readers`: where lists and summaries run; by default inline on `db`. */
+  /**
+   * `readers`: where lists and summaries run; by default inline on `db`.
+   * `denseRows`: the match count above which a label or prefix test stops
+   * driving the query (DENSE_KV_ROWS; smaller in tests).
+   */
   constructor(
     private readonly db: Database,
     readers?: Readers,
+    denseRows = DENSE_KV_ROWS,
   ) {
     this.readers = readers ?? new InlineReaders(db);
-    this.translateOptions = { denseKv: denseKvProbe(db) };
+    this.translateOptions = { denseKv: denseKvProbe(db, denseRows), denseRange: denseRangeProbe(db, denseRows) };
     const key = db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'page_token_key'").get();
     if (!key) throw new Error("database is missing its page token key (meta table)");
     this.pageTokenKey = new Uint8Array(key.value);
@@ -224,19 +229,37 @@ function recordParams(r: RecordResource): Params {
  */
 export const DENSE_KV_ROWS = 10_000;
 
-function denseKvProbe(db: Database): (kv: KvMember, values: string[]) => boolean {
+function denseKvProbe(db: Database, limit: number): (kv: KvMember, values: string[]) => boolean {
   const rec = db.prepare<{ n: number }, [number, string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ${DENSE_KV_ROWS})`,
+    `SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ${limit})`,
   );
   const res = db.prepare<{ n: number }, [string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ${DENSE_KV_ROWS})`,
+    `SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ${limit})`,
   );
   return (kv, values) => {
     let n = 0;
     for (const v of values) {
       n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v) : res.get(kv.key, v))?.n ?? 0;
-      if (n >= DENSE_KV_ROWS) return true;
+      if (n >= limit) return true;
     }
     return false;
   };
 }
+
+function denseRangeProbe(db: Database, limit: number): (column: string, lo: string, hi: string | null) => boolean {
+  const stmts = new Map<string, Statement<{ n: number }, SqlValueTuple>>();
+  return (column, lo, hi) => {
+    // Column names come from columns.ts, never from a request; checked anyway.
+    if (!/^records\.g_[a-z_]+$/.test(column)) return false;
+    const key = `${column}:${hi === null}`;
+    let st = stmts.get(key);
+    if (!st) {
+      const range = hi === null ? `${column} >= ?1` : `${column} >= ?1 AND ${column} < ?2`;
+      st = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM records WHERE ${range} LIMIT ${limit})`);
+      stmts.set(key, st);
+    }
+    return ((hi === null ? st.get(lo) : st.get(lo, hi))?.n ?? 0) >= limit;
+  };
+}
+
+type SqlValueTuple = [string] | [string, string];

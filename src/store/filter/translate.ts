@@ -65,6 +65,12 @@ interface Json {
 export interface TranslateOptions {
   /** True when `key` has one of `values` in more rows than a sort should take. */
   denseKv?: (kv: KvMember, values: string[]) => boolean;
+  /**
+   * True when the indexed generated column `column` (a fixed name from
+   * columns.ts) has more rows in [lo, hi) than a sort should take; then a
+   * prefix test is checked per row in list order instead of driving the query.
+   */
+  denseRange?: (column: string, lo: string, hi: string | null) => boolean;
 }
 
 interface List {
@@ -615,7 +621,9 @@ class Translator {
       const hi = nextPrefix(argLit);
       // The bare column is right only if its default ("") cannot match.
       const bareOk = recv.k === "string" && recv.bare && !exact && (recv.def === undefined || argLit !== "");
-      const col = recv.k === "json" ? this.X(recv) : bareOk ? recv.bare! : s;
+      let col = recv.k === "json" ? this.X(recv) : bareOk ? recv.bare! : s;
+      // Unary + keeps the value but hides the index, for a prefix most rows share.
+      if (recv.k === "json" && recv.gen && this.opts.denseRange?.(recv.gen, argLit, hi)) col = `+${col}`;
       const guard = recv.k === "json" ? ` AND ${this.T(recv)} = 'text'` : "";
       const range = hi === null ? `${col} >= ${this.p(argLit)}` : `${col} >= ${this.p(argLit)} AND ${col} < ${this.p(hi)}`;
       if (!exact) return `(${range}${guard})`;

@@ -1,0 +1,35 @@
+// The store's density probes: a label value or name prefix matching many
+// rows switches the query shape; both shapes must list the same records.
+import { expect, test } from "bun:test";
+import { compileFilter } from "../core/filter/compile.ts";
+import type { ListQuery } from "../core/store.ts";
+import { openDatabase } from "./db.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+
+test("dense and sparse label values and prefixes list the same records as with no probe at all", async () => {
+  const db = openDatabase(":memory:");
+  db.run("INSERT INTO results (uid, parent, name, create_time, update_time, etag) VALUES ('r', 'ns', 'r', 1, 1, 'e')");
+  for (let i = 0; i < 60; i++) {
+    const data = { metadata: { name: i % 3 ? `build-${i}` : `test-${i}`, labels: { app: i % 10 ? "common" : `rare-${i}` } } };
+    db.run(
+      "INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data) VALUES (?, 1, 'ns', 'r', ?, ?, ?, 'e', 't', jsonb(?))",
+      [`u${String(i).padStart(3, "0")}`, `n${i}`, i, i, JSON.stringify(data)],
+    );
+  }
+  const probing = new SqliteStore(db, undefined, 5); // "dense" from 5 rows
+  const plain = new SqliteStore(db, undefined, 1_000_000); // never dense
+  const q = (filter: string, after: ListQuery["after"] = null): ListQuery => ({ parent: "ns", result: null, filter: compileFilter("records", filter), order: null, after, limit: 7 });
+  for (const f of ['data.metadata.labels.app == "common"', 'data.metadata.labels.app == "rare-10"', 'data.metadata.name.startsWith("build")', 'data.metadata.name.startsWith("test-3")']) {
+    const a = await probing.listRecords(q(f));
+    const b = await plain.listRecords(q(f));
+    expect(a.items.map((r) => r.uid)).toEqual(b.items.map((r) => r.uid));
+    const next = a.items.at(-1);
+    if (next) {
+      const a2 = await probing.listRecords(q(f, { value: null, uid: next.uid }));
+      const b2 = await plain.listRecords(q(f, { value: null, uid: next.uid }));
+      expect(a2.items.map((r) => r.uid)).toEqual(b2.items.map((r) => r.uid));
+    }
+  }
+  expect((await probing.listRecords(q('data.metadata.labels.app == "common"'))).items).toHaveLength(7);
+  db.close();
+});
