@@ -172,7 +172,7 @@ export async function startServer(
   extraArgs: string[] = [],
   opts: { env?: Record<string, string>; startTimeoutMs?: number } = {},
 ): Promise<ServerProc> {
-  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0"], {
+  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"], {
     cwd: ROOT,
     stdout: "ignore",
     stderr: "pipe",
