@@ -67,7 +67,11 @@ function healthz(opts: RestAppOptions, url: string): Response {
 
 export function buildRestApp(opts: RestAppOptions) {
   const byRoute = new Map(API_ROUTES.map((r) => [`${r.verb} ${r.path.routerPath}`, r]));
-  const app = new Elysia({ normalize: false })
+  // strictPath: a trailing slash is another path. Bun resolves dot segments
+  // (also %2E%2E) before the app sees the URL, so ".../records/.." arrives as
+  // ".../results/r/"; matching it to ".../results/r" would let a record name
+  // of ".." reach its Result. grpc-gateway does not match it either (404).
+  const app = new Elysia({ normalize: false, strictPath: true })
     .onRequest(({ request }) => {
       if (request.url.length - request.url.indexOf("/", 8) > MAX_URL_BYTES) {
         return errorResponse(new AppError("invalid_argument", `request target is longer than ${MAX_URL_BYTES} bytes`, 414), "request");
