@@ -15,8 +15,10 @@
  * Rounds alternate ceiling, rest, grpc per call so a slow spell of the shared
  * machine hits all three; the best round of each is reported.
  *
- * Knobs: BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4, measured per run, after
- * 1 s of warm-up), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200).
+ * Knobs: BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4, measured per run),
+ * BENCH_REST_WARMUP (2, seconds of unmeasured calls before each run: Bun's JIT
+ * needs a few hundred list calls to settle), BENCH_REST_IN_FLIGHT (8),
+ * BENCH_REST_RECORDS (200).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +32,7 @@ const ROUNDS = Number(process.env.BENCH_REST_ROUNDS ?? 2);
 const SECONDS = Number(process.env.BENCH_REST_SECONDS ?? 4);
 const IN_FLIGHT = Number(process.env.BENCH_REST_IN_FLIGHT ?? 8);
 const RECORDS = Number(process.env.BENCH_REST_RECORDS ?? 200);
+const WARMUP = Number(process.env.BENCH_REST_WARMUP ?? 2);
 const PAGE = 50;
 const GOAL = 0.6;
 
@@ -80,7 +83,7 @@ async function startCeiling(bodiesFile: string) {
 }
 
 const client = async (args: string[]) =>
-  (await runChild<ClientOut>("scripts/bench/rest-client.ts", ["--in-flight", String(IN_FLIGHT), "--seconds", String(SECONDS), "--warmup", "1", ...args])).result;
+  (await runChild<ClientOut>("scripts/bench/rest-client.ts", ["--in-flight", String(IN_FLIGHT), "--seconds", String(SECONDS), "--warmup", String(WARMUP), ...args])).result;
 
 export async function run(): Promise<BenchReport> {
   mkdirSync(BENCH_DATA, { recursive: true });
@@ -157,7 +160,7 @@ export async function run(): Promise<BenchReport> {
   ];
   const tables: Table[] = [
     {
-      title: `REST vs gRPC vs bare HTTP: ${IN_FLIGHT} calls in flight, ${SECONDS} s per run after 1 s warm-up, best of ${ROUNDS} rounds`,
+      title: `REST vs gRPC vs bare HTTP: ${IN_FLIGHT} calls in flight, ${SECONDS} s per run after ${WARMUP} s warm-up, best of ${ROUNDS} rounds`,
       headers: ["call", "server", "calls/s each round", "calls/s best", "p50 / p99 ms", "of ceiling"],
       rows,
       note:
