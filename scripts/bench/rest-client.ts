@@ -2,7 +2,8 @@
  * Load client for the REST benchmark (its own process): `--in-flight` calls
  * at a time for `--seconds` after `--warmup` seconds, either REST (fetch on
  * keep-alive connections, reading each answer's bytes in full) or gRPC
- * (grpc-js, decoding each answer). Prints one JSON line:
+ * (grpc-js, decoding each answer). Marks the measured window on stderr
+ * (MEASURE_START / MEASURE_END) and prints one JSON line:
  * { calls, seconds, bytes, lat }.
  *
  *   bun scripts/bench/rest-client.ts --mode rest --url http://127.0.0.1:P/apis/... [--in-flight 8 --seconds 4 --warmup 1]
@@ -10,7 +11,7 @@
  */
 import { Results } from "../../src/gen/api_pb.ts";
 import { makeClient } from "../../test/support/grpc-client.ts";
-import { argMap, summarize } from "./lib.ts";
+import { argMap, MEASURE_END, MEASURE_START, summarize } from "./lib.ts";
 
 const a = argMap(process.argv.slice(2));
 const inFlight = Number(a["in-flight"] ?? 8);
@@ -58,6 +59,8 @@ async function run(forSeconds: number, record: boolean) {
 }
 
 await run(warmup, false);
+process.stderr.write(`${MEASURE_START}\n`);
 const r = await run(seconds, true);
+process.stderr.write(`${MEASURE_END}\n`);
 close();
 console.log(JSON.stringify({ calls: r.calls, seconds: r.seconds, bytes: r.bytes, lat: summarize(r.lat) }));

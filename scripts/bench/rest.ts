@@ -26,7 +26,25 @@ import { systemClock, uuidv7Generator } from "../../src/core/clock.ts";
 import { ResultsService } from "../../src/core/results-service.ts";
 import { closeDatabase, openDatabase } from "../../src/store/db.ts";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
-import { BENCH_DATA, BUN, buildRunPool, fmtInt, fmtKB, fmtMs, progress, ROOT, runChild, startServer, type BenchReport, type Goal, type Lat, type Table } from "./lib.ts";
+import {
+  BENCH_DATA,
+  BUN,
+  buildRunPool,
+  fmtInt,
+  fmtKB,
+  fmtMs,
+  MEASURE_END,
+  MEASURE_START,
+  procCpuSeconds,
+  progress,
+  ROOT,
+  runChild,
+  startServer,
+  type BenchReport,
+  type Goal,
+  type Lat,
+  type Table,
+} from "./lib.ts";
 
 const ROUNDS = Number(process.env.BENCH_REST_ROUNDS ?? 2);
 const SECONDS = Number(process.env.BENCH_REST_SECONDS ?? 4);
@@ -41,6 +59,8 @@ interface ClientOut {
   seconds: number;
   bytes: number;
   lat: Lat;
+  /** CPU ms the answering server spent per call in the measured window (filled in here). */
+  serverCpuMs: number;
 }
 
 /** Seeds RECORDS records of 11-13 KB under one Result; returns the record names and their mean size. */
@@ -75,6 +95,7 @@ async function startCeiling(bodiesFile: string) {
   const port = (JSON.parse(new TextDecoder().decode(value)) as { port: number }).port;
   return {
     base: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
@@ -82,8 +103,20 @@ async function startCeiling(bodiesFile: string) {
   };
 }
 
-const client = async (args: string[]) =>
-  (await runChild<ClientOut>("scripts/bench/rest-client.ts", ["--in-flight", String(IN_FLIGHT), "--seconds", String(SECONDS), "--warmup", String(WARMUP), ...args])).result;
+/** One client run; the server's CPU time is read from /proc at the window's marks. */
+async function client(serverPid: number, args: string[]): Promise<ClientOut> {
+  let c0 = NaN;
+  let c1 = NaN;
+  const { result } = await runChild<ClientOut>(
+    "scripts/bench/rest-client.ts",
+    ["--in-flight", String(IN_FLIGHT), "--seconds", String(SECONDS), "--warmup", String(WARMUP), ...args],
+    (line) => {
+      if (line === MEASURE_START) c0 = procCpuSeconds(serverPid);
+      if (line === MEASURE_END) c1 = procCpuSeconds(serverPid);
+    },
+  );
+  return { ...result, serverCpuMs: ((c1 - c0) * 1000) / result.calls };
+}
 
 export async function run(): Promise<BenchReport> {
   mkdirSync(BENCH_DATA, { recursive: true });
@@ -119,9 +152,9 @@ export async function run(): Promise<BenchReport> {
       for (const op of ["list", "get"] as const) {
         for (const kind of ["ceiling", "rest", "grpc"] as const) {
           const args = kind === "grpc" ? ["--mode", "grpc", "--address", server.address, ...grpcCalls[op]] : ["--mode", "rest", "--url", (kind === "rest" ? server.http : ceiling.base) + paths[op]];
-          const r = await client(args);
+          const r = await client(kind === "ceiling" ? ceiling.pid : server.pid, args);
           out[op]![kind].push(r);
-          progress(`rest round ${round}/${ROUNDS}: ${op} ${kind}: ${fmtInt(r.calls / r.seconds)} calls/s, p50 ${fmtMs(r.lat.p50)} ms, p99 ${fmtMs(r.lat.p99)} ms`);
+          progress(`rest round ${round}/${ROUNDS}: ${op} ${kind}: ${fmtInt(r.calls / r.seconds)} calls/s, p50 ${fmtMs(r.lat.p50)} ms, p99 ${fmtMs(r.lat.p99)} ms, server CPU ${fmtMs(r.serverCpuMs)} ms/call`);
         }
       }
     }
@@ -146,6 +179,7 @@ export async function run(): Promise<BenchReport> {
         out[op]![kind].map((r) => fmtInt(rate(r))).join(", "),
         fmtInt(rate(b)),
         `${fmtMs(b.lat.p50)} / ${fmtMs(b.lat.p99)}`,
+        fmtMs(b.serverCpuMs),
         `${((rate(b) / ceil) * 100).toFixed(0)}%`,
       ]);
     }
@@ -161,11 +195,12 @@ export async function run(): Promise<BenchReport> {
   const tables: Table[] = [
     {
       title: `REST vs gRPC vs bare HTTP: ${IN_FLIGHT} calls in flight, ${SECONDS} s per run after ${WARMUP} s warm-up, best of ${ROUNDS} rounds`,
-      headers: ["call", "server", "calls/s each round", "calls/s best", "p50 / p99 ms", "of ceiling"],
+      headers: ["call", "server", "calls/s each round", "calls/s best", "p50 / p99 ms", "server CPU ms/call", "of ceiling"],
       rows,
       note:
         `${names.length} records of ${fmtKB(meanBytes)} KiB mean (final-state generated runs of 11-13 KB); answers are ${fmtKB(sizes.list!)} KiB (list) and ${fmtKB(sizes.get!)} KiB (get) of JSON. ` +
         "Server and client are separate processes on the same 2 cores; the REST client reads every answer's bytes, the gRPC client decodes them. " +
+        "Server CPU ms/call is the answering process's user+system time over the measured window (Hindsight's includes its reader threads). " +
         "The ceiling answers the same URLs with Hindsight's bytes from memory.",
     },
   ];
