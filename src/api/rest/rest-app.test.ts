@@ -7,7 +7,9 @@ import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/hea
 import { openDatabase } from "../../store/db.ts";
 import { SqliteStore } from "../../store/sqlite-store.ts";
 import { resultsRpc } from "../results-rpc.ts";
-import { buildRestApp, MAX_URL_BYTES } from "./rest-app.ts";
+import { callContext } from "../grpc/results.ts";
+import * as grpc from "@grpc/grpc-js";
+import { buildRestApp, MAX_URL_BYTES, restCallContext } from "./rest-app.ts";
 
 const statuses = new Map<string, Serving>([["", Serving.SERVING], ["tekton.results.v1alpha2.Results", Serving.SERVING], ["sleepy", Serving.NOT_SERVING]]);
 const svc = new ResultsService(new SqliteStore(openDatabase(":memory:")), systemClock, uuidv7Generator(systemClock));
@@ -74,4 +76,14 @@ test("errors carry the core's message and the table's status", async () => {
     json: { code: 3, message: "parent: requested parent does not match resource name" },
   });
   expect(await call("POST", "/parents/a/results", "x".repeat(5000), { "content-type": "application/json" })).toMatchObject({ status: 413, json: { code: 8 } });
+});
+
+test("the call context: Authorization and fields reach the handlers as gRPC metadata does", () => {
+  const rest = restCallContext(new Headers({ Authorization: "Bearer abc" }), " records.name , next_page_token,");
+  const md = new grpc.Metadata();
+  md.set("authorization", "Bearer abc");
+  md.set("fields", " records.name , next_page_token,");
+  expect(rest).toEqual({ authorization: "Bearer abc", fields: ["records.name", "next_page_token"] });
+  expect(callContext(md)).toEqual(rest);
+  expect(restCallContext(new Headers(), undefined)).toEqual({ authorization: "", fields: [] });
 });

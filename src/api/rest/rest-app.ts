@@ -57,6 +57,18 @@ function queryError(route: Route, url: string): AppError {
   return invalidArgument("invalid query string");
 }
 
+/**
+ * The call context of a REST request, as grpc-gateway builds the metadata:
+ * the `Authorization` header is forwarded, and the `fields` query parameter
+ * becomes the partial-response mask.
+ */
+export function restCallContext(headers: Headers, fields: unknown): CallContext {
+  return {
+    authorization: headers.get("authorization") ?? "",
+    fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
+  };
+}
+
 function healthz(opts: RestAppOptions, url: string): Response {
   const service = new URL(url).searchParams.get("service") ?? "";
   const status = opts.health(service);
@@ -94,11 +106,7 @@ export function buildRestApp(opts: RestAppOptions) {
     const where = `${route.verb} ${route.path.text}`;
     const handler = async ({ request, params, query }: { request: Request; params: Record<string, string>; query: Record<string, unknown> }) => {
       try {
-        const fields = query[FIELDS_PARAM];
-        const ctx: CallContext = {
-          authorization: request.headers.get("authorization") ?? "",
-          fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
-        };
+        const ctx = restCallContext(request.headers, query[FIELDS_PARAM]);
         // GET and DELETE bodies are ignored (the CLI sends one with GET).
         const body = route.body !== "" ? await readJsonBody(request, opts.maxBodyBytes) : undefined;
         const req = buildRequest(route, params, query, body);
