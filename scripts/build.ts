@@ -12,7 +12,7 @@
  * Then, unless --no-verify is given, checks that the binary stands alone: a
  * copy in an empty temporary directory (no node_modules anywhere up its
  * tree) prints its version, serves a fresh database and answers a gRPC
- * CreateResult/GetResult round trip, and exits 0 on SIGTERM.
+ * CreateResult/GetResult round trip and a REST GetResult, and exits 0 on SIGTERM.
  *
  * Usage: bun scripts/build.ts [--no-verify]
  */
@@ -128,6 +128,9 @@ export async function verify(binary = OUTFILE, commit = gitCommit()): Promise<vo
       // Lists run on reader threads: this proves their code is embedded too.
       const listed = await c.listResults({ parent: "verify", filter: 'parent.startsWith("ver")' });
       if (listed.results.length !== 1) throw new Error(`ListResults returned ${listed.results.length} results, not 1`);
+      const rest = await fetch(`${hp.http}/apis/results.tekton.dev/v1alpha2/parents/verify/results/smoke`);
+      const body = (await rest.json()) as { uid?: string };
+      if (rest.status !== 200 || body.uid !== created.uid) throw new Error(`REST GetResult: ${rest.status} ${JSON.stringify(body)}`);
     } finally {
       const exit = await hp.stop("SIGTERM");
       if (exit.code !== 0) throw new Error(`exit after SIGTERM: ${JSON.stringify(exit)}\nstderr:\n${hp.stderr}`);
@@ -150,6 +153,6 @@ if (import.meta.main) {
   if (!args.includes("--no-verify")) {
     const t1 = performance.now();
     await verify(r.outfile, r.commit);
-    console.log(`verified: a copy runs from an empty directory (--version, serve, gRPC round trip and list, SIGTERM -> 0), ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    console.log(`verified: a copy runs from an empty directory (--version, serve, gRPC round trip and list, REST GetResult, SIGTERM -> 0), ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   }
 }

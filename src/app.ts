@@ -5,6 +5,8 @@
  */
 import type { Database } from "bun:sqlite";
 import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
+import { resultsRpc } from "./api/results-rpc.ts";
+import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
 import { ResultsService } from "./core/results-service.ts";
 import type { Config } from "./config/config.ts";
@@ -16,6 +18,8 @@ import { SqliteStore } from "./store/sqlite-store.ts";
 export interface App {
   grpcPort: number;
   grpc: RunningGrpcServer;
+  httpPort: number;
+  rest: RunningRestServer;
   results: ResultsService;
   db: Database;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
@@ -51,10 +55,20 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   }
   const store = new SqliteStore(db, readers ?? undefined);
   const results = new ResultsService(store, clock, deps.ids ?? uuidv7Generator(clock));
-  let grpc: RunningGrpcServer;
+  let grpc: RunningGrpcServer | null = null;
+  let rest: RunningRestServer;
   try {
     grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
+    const health = grpc.health;
+    // REST calls the same handlers as gRPC (one code path, two transports).
+    rest = await startRestServer({
+      listen: cfg.httpListen,
+      maxBodyBytes: cfg.httpMaxBodyBytes,
+      rpc: resultsRpc(results),
+      health: (service) => health.get(service),
+    });
   } catch (e) {
+    await grpc?.shutdown(0);
     store.close();
     await readers?.close();
     await checkpointer?.stop();
@@ -65,11 +79,13 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   return {
     grpcPort: grpc.port,
     grpc,
+    httpPort: rest.port,
+    rest,
     results,
     db,
     stop(graceMs) {
       stopping ??= (async () => {
-        await grpc.shutdown(graceMs);
+        await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);
         store.close();
         await readers?.close();
         await checkpointer?.stop();

@@ -14,12 +14,15 @@ class StartError extends Error {}
 const USAGE = `hindsight ${VERSION}: Tekton Results in one binary
 
 Usage:
-  hindsight serve [flags]     serve the Results API (gRPC) from one SQLite file
+  hindsight serve [flags]     serve the Results API (gRPC and REST) from one SQLite file
   hindsight version           print the version
   hindsight --help | --version
 
 Flags of serve:
 ${settingsHelp()}
+
+REST serves upstream's JSON routes under /apis/results.tekton.dev/v1alpha2/,
+GET /healthz, the OpenAPI document at GET /openapi.json and a page at GET /docs.
 
 Signals: SIGTERM or SIGINT stop accepting calls, finish those in flight,
 close the database cleanly and exit 0.
@@ -55,12 +58,16 @@ async function serve(args: string[]): Promise<number> {
     const { startApp } = await import("./app.ts");
     app = await startApp(cfg);
   } catch (e) {
-    if ((e as Error).message?.includes("No address added")) {
-      throw new StartError(`cannot listen on ${cfg.grpcListen}: address in use or not available`);
+    const msg = (e as Error).message ?? "";
+    if (msg.includes("No address added")) {
+      throw new StartError(`cannot listen on ${cfg.grpcListen} (--grpc-listen): address in use or not available`);
+    }
+    if ((e as { code?: string }).code === "EADDRINUSE" || /Failed to start server|EADDRINUSE|EADDRNOTAVAIL/.test(msg)) {
+      throw new StartError(`cannot listen on ${cfg.httpListen} (--http-listen): address in use or not available`);
     }
     throw e;
   }
-  log.info("hindsight serving", { version: VERSION, commit: COMMIT, db: cfg.db, grpc: cfg.grpcListen, grpcPort: app.grpcPort });
+  log.info("hindsight serving", { version: VERSION, commit: COMMIT, db: cfg.db, grpc: cfg.grpcListen, grpcPort: app.grpcPort, http: cfg.httpListen, httpPort: app.httpPort });
   const running = app;
   await new Promise<void>((resolve) => {
     onSignal = (signal: string) => {

@@ -66,7 +66,7 @@ describe("dist/hindsight", () => {
     }
   });
 
-  test("serves a fresh database over gRPC and exits 0 on SIGTERM", async () => {
+  test("serves a fresh database over gRPC and REST and exits 0 on SIGTERM", async () => {
     const db = join(dir, "data", "h.db");
     const hp = await startHindsight({ cmd: [binary], cwd: dir, db });
     const serving = hp.logLines().find((l) => l.msg === "hindsight serving");
@@ -92,6 +92,15 @@ describe("dist/hindsight", () => {
     // Lists and filters run on reader threads, whose code must be embedded too.
     const listed = await c.listRecords({ parent: "bin/results/-", filter: 'data.status.podName.matches("^tr-[0-9]-pod$")' });
     expect(listed.records.map((r) => r.name)).toEqual(["bin/results/pr-1/records/tr-1"]);
+
+    // REST from the same binary (Elysia bundled without --minify: its range checks hold).
+    const rest = await fetch(`${hp.http}/apis/results.tekton.dev/v1alpha2/parents/bin/results/pr-1/records/tr-1`);
+    expect(rest.status).toBe(200);
+    expect(JSON.parse(Buffer.from(((await rest.json()) as { data: { value: string } }).data.value, "base64").toString())).toEqual(doc);
+    const range = await fetch(`${hp.http}/apis/results.tekton.dev/v1alpha2/parents/bin/results?page_size=99999999999`);
+    expect(range.status).toBe(400);
+    expect(((await range.json()) as { code: number }).code).toBe(3);
+    expect((await fetch(`${hp.http}/openapi.json`)).status).toBe(200);
 
     const exit = await hp.stop("SIGTERM");
     if (exit.code !== 0) throw new Error(`exit ${JSON.stringify(exit)}\nstderr:\n${hp.stderr}`);

@@ -582,6 +582,20 @@ describe("command line", () => {
     expectCleanExit(holder, await holder.stop());
   }, 120_000);
 
+  test("a REST port already in use makes serve exit 2 naming --http-listen", async () => {
+    const dir = newDir();
+    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    try {
+      const r = await runCli(["serve", "--db", join(dir, "c.db"), "--grpc-listen", "127.0.0.1:0", "--http-listen", `127.0.0.1:${holder.port}`], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`127.0.0.1:${holder.port}`);
+      expect(r.stderr).toContain("--http-listen");
+      expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
+    } finally {
+      holder.stop(true);
+    }
+  }, 60_000);
+
   test("a bad --grpc-listen or size value exits non-zero naming the setting, before touching the database", async () => {
     const dir = newDir();
     const db = join(dir, "h.db");

@@ -4,12 +4,13 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
  * Other knobs: BENCH_ROUNDS (3), BENCH_INGEST_RUNS (8000), BENCH_INGEST_WARMUP (1000), BENCH_INGEST_MAX_SECONDS (90),
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
+ * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
  * BENCH_PROFILE=1 (ingest server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
  * BENCH_FIXTURES (the real fixtures folder, default ../shared/fixtures/real).
@@ -32,6 +33,7 @@ const BENCHES: Bench[] = [
   { name: "ingest", aliases: [], file: "ingest.ts" },
   { name: "list", aliases: ["listing", "list-records"], file: "list.ts" },
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
+  { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -46,7 +48,7 @@ dated section below; nothing above this line is rewritten.
 ## How to run
 
     bun run bench                     # everything, ~6 min once bench-data/ is seeded
-    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list
+    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest
     BENCH_SKIP_1M=1 bun run bench     # ListRecords at 100k only
     BENCH_NO_DOC=1 bun run bench ...  # print only, do not append here
 
@@ -93,6 +95,12 @@ reuse them, and re-seed when the schema version or the seeding changes.
   is CPU seconds / elapsed seconds from /proc/<pid>/stat. The machine has 2
   cores: client and server share them, so the client's CPU is part of every
   gRPC figure.
+- **REST** seeds a small database (200 records of 11-13 KB under one
+  Result) and measures GetRecord and ListRecords (page of 50) through the
+  REST listener and through gRPC on the same server, and against a bare
+  \`Bun.serve\` answering the same URLs with the exact bytes Hindsight
+  answered (the HTTP ceiling), 8 calls in flight; rounds alternate the three
+  and the best of each is reported.
 `;
 
 function git(args: string[]): string {
@@ -138,6 +146,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
     const rss = ing.peakRssKiB! * 1024;
     out.push({ goal: "server RSS ≤ 150 MB during ingest", measured: `${(rss / 1e6).toFixed(0)} MB (${fmtMB(rss)} MiB) peak`, met: rss <= 150e6 });
   }
+  out.push(...(reports.get("rest")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.

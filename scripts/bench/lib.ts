@@ -155,6 +155,8 @@ export class RssSampler {
 export interface ServerProc {
   pid: number;
   address: string;
+  /** Base URL of the REST listener. */
+  http: string;
   sampler: RssSampler;
   /** SIGTERM, wait for exit (the server checkpoints the WAL on a clean stop). */
   stop(): Promise<number>;
@@ -172,7 +174,7 @@ export async function startServer(
   extraArgs: string[] = [],
   opts: { env?: Record<string, string>; startTimeoutMs?: number } = {},
 ): Promise<ServerProc> {
-  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0"], {
+  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"], {
     cwd: ROOT,
     stdout: "ignore",
     stderr: "pipe",
@@ -182,6 +184,7 @@ export async function startServer(
   const dec = new TextDecoder();
   let buf = "";
   let port = 0;
+  let httpPort = 0;
   const timeout = opts.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeout;
   while (!port) {
@@ -192,8 +195,11 @@ export async function startServer(
     for (const line of buf.split("\n")) {
       if (!line.startsWith("{")) continue;
       try {
-        const o = JSON.parse(line) as { msg?: string; grpcPort?: number };
-        if (o.msg === "hindsight serving" && o.grpcPort) port = o.grpcPort;
+        const o = JSON.parse(line) as { msg?: string; grpcPort?: number; httpPort?: number };
+        if (o.msg === "hindsight serving" && o.grpcPort) {
+          port = o.grpcPort;
+          httpPort = o.httpPort ?? 0;
+        }
       } catch {
         /* partial line */
       }
@@ -216,6 +222,7 @@ export async function startServer(
   return {
     pid: proc.pid,
     address: `127.0.0.1:${port}`,
+    http: `http://127.0.0.1:${httpPort}`,
     sampler,
     cpuSeconds: () => procCpuSeconds(proc.pid),
     async stop() {

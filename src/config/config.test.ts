@@ -5,6 +5,8 @@ test("defaults need no configuration", () => {
   expect(loadConfig({}, {})).toEqual(defaultConfig);
   expect(defaultConfig.grpcListen).toBe("127.0.0.1:50051");
   expect(defaultConfig.db).toBe("./data/hindsight.db");
+  expect(defaultConfig.httpListen).toBe("127.0.0.1:8080");
+  expect(defaultConfig.httpMaxBodyBytes).toBe(32 * 1024 * 1024);
 });
 
 test("flags override environment, which overrides defaults", () => {
@@ -21,12 +23,20 @@ test("bad values name the setting and say what is allowed", () => {
   expect(() => loadConfig({ readers: "0" }, {})).toThrow(/--readers: "0" is not a whole number from 1 to 64/);
   expect(() => loadConfig({}, { HINDSIGHT_QUERY_TIMEOUT: "soon" })).toThrow(/HINDSIGHT_QUERY_TIMEOUT: "soon" is not a duration/);
   expect(() => loadConfig({ "query-timeout": "5ms" }, {})).toThrow(/from 100ms to 24h/);
+  expect(() => loadConfig({ "http-listen": "8080" }, {})).toThrow(/--http-listen: "8080" is not HOST:PORT/);
+  expect(() => loadConfig({}, { HINDSIGHT_HTTP_MAX_BODY_SIZE: "huge" })).toThrow(/HINDSIGHT_HTTP_MAX_BODY_SIZE/);
 });
 
 test("reader threads and the query timeout", () => {
   expect(loadConfig({ readers: "2", "query-timeout": "2m" }, {})).toMatchObject({ readers: 2, queryTimeoutMs: 120_000 });
   expect(loadConfig({}, { HINDSIGHT_READERS: "8", HINDSIGHT_QUERY_TIMEOUT: "1500ms" })).toMatchObject({ readers: 8, queryTimeoutMs: 1500 });
   expect(loadConfig({ "query-timeout": "90" }, {}).queryTimeoutMs).toBe(90_000);
+});
+
+test("the REST listener and body limit come from flags or environment", () => {
+  const env = { HINDSIGHT_HTTP_LISTEN: "0.0.0.0:9000", HINDSIGHT_HTTP_MAX_BODY_SIZE: "1MiB" };
+  expect(loadConfig({}, env)).toMatchObject({ httpListen: "0.0.0.0:9000", httpMaxBodyBytes: 1048576 });
+  expect(loadConfig({ "http-listen": "[::1]:8081", "http-max-body-size": "64KiB" }, env)).toMatchObject({ httpListen: "[::1]:8081", httpMaxBodyBytes: 65536 });
 });
 
 test("sizes and addresses", () => {

@@ -16,6 +16,10 @@ export interface Config {
   readers: number;
   /** Lists and summaries running longer are stopped with DEADLINE_EXCEEDED. */
   queryTimeoutMs: number;
+  /** REST (JSON over HTTP/1.1) listener, "HOST:PORT". */
+  httpListen: string;
+  /** Largest REST request body accepted; bigger ones get 413 with code 8. */
+  httpMaxBodyBytes: number;
 }
 
 export const defaultConfig: Config = {
@@ -24,6 +28,8 @@ export const defaultConfig: Config = {
   grpcMaxReceiveBytes: 32 * 1024 * 1024,
   readers: 3,
   queryTimeoutMs: 60_000,
+  httpListen: "127.0.0.1:8080",
+  httpMaxBodyBytes: 32 * 1024 * 1024,
 };
 
 export class ConfigError extends Error {}
@@ -108,11 +114,20 @@ export const settings: Setting[] = [
     help: "longest a list or summary may run, e.g. 60s",
     parse: parseDuration,
   },
+  { key: "httpListen", flag: "http-listen", env: "HINDSIGHT_HTTP_LISTEN", help: "REST (JSON/HTTP) listen address HOST:PORT", parse: parseListen },
+  {
+    key: "httpMaxBodyBytes",
+    flag: "http-max-body-size",
+    env: "HINDSIGHT_HTTP_MAX_BODY_SIZE",
+    help: "largest REST request body accepted, e.g. 32MiB",
+    parse: parseSize,
+  },
 ];
 
+const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes"]);
 const defaultText = (k: keyof Config) =>
-  k === "grpcMaxReceiveBytes"
-    ? `${defaultConfig.grpcMaxReceiveBytes / 1024 / 1024}MiB`
+  SIZE_KEYS.has(k)
+    ? `${Number(defaultConfig[k]) / 1024 / 1024}MiB`
     : k === "queryTimeoutMs"
       ? `${defaultConfig.queryTimeoutMs / 1000}s`
       : String(defaultConfig[k]);

@@ -44,22 +44,32 @@ export const errorTable: Record<ErrorCode, { grpc: number; http: number }> = {
   unauthenticated: { grpc: 16, http: 401 },
 };
 
-/** An error meant for the client: its message is safe to show. */
+/**
+ * An error meant for the client: its message is safe to show. `httpStatus`
+ * refines the table's HTTP status for failures that only HTTP can have and
+ * that HTTP has a precise status for (413 for a body over the limit, 415 for
+ * a content type that is not JSON); gRPC still sees `code`.
+ */
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly httpStatus?: number,
   ) {
     super(message);
     this.name = "AppError";
   }
 }
 
+/** The HTTP status an error is answered with. */
+export const httpStatusOf = (e: AppError): number => e.httpStatus ?? errorTable[e.code].http;
+
 export const invalidArgument = (message: string) => new AppError("invalid_argument", message);
 export const notFound = (message: string) => new AppError("not_found", message);
 export const alreadyExists = (message: string) => new AppError("already_exists", message);
 export const failedPrecondition = (message: string) => new AppError("failed_precondition", message);
 export const unimplemented = (message: string) => new AppError("unimplemented", message);
+export const resourceExhausted = (message: string, httpStatus?: number) => new AppError("resource_exhausted", message, httpStatus);
 
 /**
  * Turns anything thrown into an AppError. Unknown errors keep their detail for

@@ -142,6 +142,11 @@ export interface StartOptions {
   port?: number;
   /** Pass --grpc-listen 127.0.0.1:<port> (default true); false when the port comes from the environment. */
   listenFlag?: boolean;
+  /**
+   * Pass --http-listen 127.0.0.1:0 (default true, unless `args` or `env` set
+   * the REST address), so parallel servers never contend for port 8080.
+   */
+  httpListenFlag?: boolean;
   /** More arguments after `serve`. */
   args?: string[];
   /** Extra environment; HINDSIGHT_* variables of the test run are never inherited. */
@@ -164,6 +169,17 @@ export class HindsightProcess {
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** The REST port, from the "hindsight serving" log line (0 before it is written). */
+  get httpPort(): number {
+    const line = this.logLines().find((l) => l.msg === "hindsight serving");
+    return typeof line?.httpPort === "number" ? line.httpPort : 0;
+  }
+
+  /** Base URL of the REST listener, e.g. "http://127.0.0.1:41234". */
+  get http(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
   }
 
   get stderr(): string {
@@ -287,6 +303,8 @@ export async function startHindsight(opts: StartOptions = {}): Promise<Hindsight
     const args = ["serve"];
     if (db !== null) args.push("--db", db);
     if (opts.listenFlag ?? true) args.push("--grpc-listen", `127.0.0.1:${port}`);
+    const httpGiven = (opts.args ?? []).includes("--http-listen") || opts.env?.HINDSIGHT_HTTP_LISTEN !== undefined;
+    if ((opts.httpListenFlag ?? true) && !httpGiven) args.push("--http-listen", "127.0.0.1:0");
     args.push(...(opts.args ?? []));
     const { proc, out, exited } = spawn([...(opts.cmd ?? sourceCommand()), ...args], {
       cwd: opts.cwd,

@@ -1,6 +1,6 @@
 /**
  * Starts the whole program (real SQLite file in a temporary directory, real
- * gRPC listener on a loopback port) and a client for it.
+ * gRPC and REST listeners on loopback ports) and a gRPC client for it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,8 @@ export interface TestServer {
   dir: string;
   dbPath: string;
   address: string;
+  /** Base URL of the REST listener, e.g. "http://127.0.0.1:41234". */
+  http: string;
   /** Stops server and client; removes the directory unless `keep`. */
   close(opts?: { keep?: boolean }): Promise<void>;
 }
@@ -27,7 +29,7 @@ export function tempDir(prefix = "hindsight-test-"): string {
 export async function startTestServer(opts: { dir?: string; config?: Partial<Config>; deps?: AppDeps } = {}): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const dbPath = join(dir, "hindsight.db");
-  const app = await startApp({ ...defaultConfig, db: dbPath, grpcListen: "127.0.0.1:0", ...opts.config }, opts.deps);
+  const app = await startApp({ ...defaultConfig, db: dbPath, grpcListen: "127.0.0.1:0", httpListen: "127.0.0.1:0", ...opts.config }, opts.deps);
   const address = `127.0.0.1:${app.grpcPort}`;
   const client = makeClient(Results, address);
   return {
@@ -36,6 +38,7 @@ export async function startTestServer(opts: { dir?: string; config?: Partial<Con
     dir,
     dbPath,
     address,
+    http: `http://127.0.0.1:${app.httpPort}`,
     async close(o = {}) {
       client.close();
       await app.stop(2000);

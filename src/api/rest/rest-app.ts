@@ -1,0 +1,135 @@
+/**
+ * The REST API as an Elysia app: one route per HTTP binding of the Results
+ * service (derived in routes.ts), each decoding its request, calling the
+ * shared handler of src/api/results-rpc.ts (the one gRPC calls) and encoding
+ * the answer as grpc-gateway does. Also `GET /healthz`, `GET /openapi.json`
+ * and a human-readable API page at `GET /docs`.
+ *
+ * Nothing of Elysia or TypeBox reaches a client: validation failures, unknown
+ * paths and wrong verbs are all answered with the API's own JSON errors.
+ */
+import { Elysia } from "elysia";
+import { AppError, invalidArgument, notFound } from "../../core/errors.ts";
+import { Results } from "../../gen/api_pb.ts";
+import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.ts";
+import { parseFieldPaths } from "../field-mask.ts";
+import type { CallContext, Rpc } from "../results-rpc.ts";
+import { readJsonBody } from "./body.ts";
+import { apiPage } from "./api-page.ts";
+import { errorResponse, JSON_TYPE } from "./errors.ts";
+import { encodeMessage } from "./json.ts";
+import { openApiDocument } from "./openapi.ts";
+import { buildRequest } from "./request.ts";
+import { deriveRoutes, FIELDS_PARAM, type Route } from "./routes.ts";
+
+/** Longest request target (path and query) answered; longer ones get 414. Bun itself refuses headers over 16 KiB. */
+export const MAX_URL_BYTES = 8 * 1024;
+
+export interface RestAppOptions {
+  /** The shared Results handlers, keyed by method localName. */
+  rpc: Map<string, Rpc>;
+  /** Largest request body accepted. */
+  maxBodyBytes: number;
+  /** Health status of a service ("" = the server), undefined when unknown. */
+  health: (service: string) => Serving | undefined;
+}
+
+export const API_ROUTES: readonly Route[] = deriveRoutes([Results]);
+
+const json = (status: number, body: string) => new Response(body, { status, headers: { "content-type": JSON_TYPE } });
+
+const NOT_FOUND_BODY = JSON.stringify({ code: 5, message: "Not Found" });
+const METHOD_NOT_ALLOWED_BODY = JSON.stringify({ code: 12, message: "Method Not Allowed" });
+
+/** Which query parameter failed validation, and why, in the API's words. */
+function queryError(route: Route, url: string): AppError {
+  const params = new URL(url).searchParams;
+  for (const q of route.query) {
+    for (const name of new Set([q.field.name, q.field.jsonName])) {
+      const raw = params.getAll(name).at(-1);
+      if (raw === undefined) continue;
+      if (!q.accepts(raw)) {
+        const shown = raw.length > 100 ? `${JSON.stringify(raw.slice(0, 100))}…` : JSON.stringify(raw);
+        return invalidArgument(`query parameter ${name}=${shown}: expected ${q.expected}`);
+      }
+    }
+  }
+  return invalidArgument("invalid query string");
+}
+
+/**
+ * The call context of a REST request, as grpc-gateway builds the metadata:
+ * the `Authorization` header is forwarded, and the `fields` query parameter
+ * becomes the partial-response mask.
+ */
+export function restCallContext(headers: Headers, fields: unknown): CallContext {
+  return {
+    authorization: headers.get("authorization") ?? "",
+    fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
+  };
+}
+
+function healthz(opts: RestAppOptions, url: string): Response {
+  const service = new URL(url).searchParams.get("service") ?? "";
+  const status = opts.health(service);
+  if (status === undefined) return errorResponse(notFound(`unknown service ${JSON.stringify(service.slice(0, 200))}`), "/healthz");
+  if (status !== Serving.SERVING) return errorResponse(new AppError("unavailable", Serving[status] ?? String(status)), "/healthz");
+  return json(200, `{"status":"SERVING"}\n`);
+}
+
+export function buildRestApp(opts: RestAppOptions) {
+  const byRoute = new Map(API_ROUTES.map((r) => [`${r.verb} ${r.path.routerPath}`, r]));
+  // strictPath: a trailing slash is another path. Bun resolves dot segments
+  // (also %2E%2E) before the app sees the URL, so ".../records/.." arrives as
+  // ".../results/r/"; matching it to ".../results/r" would let a record name
+  // of ".." reach its Result. grpc-gateway does not match it either (404).
+  const app = new Elysia({ normalize: false, strictPath: true })
+    .onRequest(({ request }) => {
+      if (request.url.length - request.url.indexOf("/", 8) > MAX_URL_BYTES) {
+        return errorResponse(new AppError("invalid_argument", `request target is longer than ${MAX_URL_BYTES} bytes`, 414), "request");
+      }
+    })
+    .onError(({ code, error, request, route }) => {
+      if (code === "NOT_FOUND") return json(404, NOT_FOUND_BODY);
+      if (code === "VALIDATION") {
+        const r = byRoute.get(`${request.method} ${route}`);
+        return errorResponse(r ? queryError(r, request.url) : invalidArgument("invalid request"), route);
+      }
+      if (code === "PARSE") return errorResponse(invalidArgument("invalid request"), route);
+      return errorResponse(error, route);
+    });
+
+  const paths = new Set<string>();
+  for (const route of API_ROUTES) {
+    const rpc = opts.rpc.get(route.method.localName);
+    if (!rpc) throw new Error(`no handler for ${route.method.name}`);
+    const where = `${route.verb} ${route.path.text}`;
+    const handler = async ({ request, params, query }: { request: Request; params: Record<string, string>; query: Record<string, unknown> }) => {
+      try {
+        const ctx = restCallContext(request.headers, query[FIELDS_PARAM]);
+        // GET and DELETE bodies are ignored (the CLI sends one with GET).
+        const body = route.body !== "" ? await readJsonBody(request, opts.maxBodyBytes) : undefined;
+        const req = buildRequest(route, params, query, body);
+        const res = await rpc.call(req, ctx);
+        return json(200, encodeMessage(route.method.output, res));
+      } catch (e) {
+        return errorResponse(e, where);
+      }
+    };
+    app.route(route.verb, route.path.routerPath, handler, { query: route.querySchema, parse: "none" });
+    paths.add(route.path.routerPath);
+  }
+
+  const doc = openApiDocument(API_ROUTES);
+  const docJson = JSON.stringify(doc, null, 2);
+  const page = apiPage(doc);
+  app
+    .get("/healthz", ({ request }) => healthz(opts, request.url), { parse: "none" })
+    .get("/openapi.json", () => json(200, docJson), { parse: "none" })
+    .get("/docs", () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }), { parse: "none" });
+  for (const p of ["/healthz", "/openapi.json", "/docs"]) paths.add(p);
+
+  // A known path with another verb: grpc-gateway's 405, mapped to UNIMPLEMENTED (501).
+  for (const p of paths) app.all(p, () => json(501, METHOD_NOT_ALLOWED_BODY), { parse: "none" });
+  return app;
+}
