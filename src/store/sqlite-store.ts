@@ -1,8 +1,9 @@
 /**
  * The SQLite implementation of the core's Store. One connection does all
  * writes through the group-committing Writer, and point reads (GetResult,
- * GetRecord: one index probe) on the main thread. Lists and summaries, which
- * can scan, run through `Readers` (reader threads, see readers.ts).
+ * GetRecord: one index probe) and unfiltered lists (an index walk that stops
+ * after a page) on the main thread. Filtered lists and summaries, which can
+ * scan, run through `Readers` (reader threads, see readers.ts).
  */
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
@@ -48,6 +49,7 @@ export class SqliteStore implements Store {
   };
 
   private readonly readers: Readers;
+  private readonly inline: InlineReaders;
   private readonly translateOptions: TranslateOptions;
 
   /**
@@ -60,7 +62,8 @@ export class SqliteStore implements Store {
     readers?: Readers,
     denseRows = DENSE_KV_ROWS,
   ) {
-    this.readers = readers ?? new InlineReaders(db);
+    this.inline = new InlineReaders(db);
+    this.readers = readers ?? this.inline;
     this.translateOptions = { denseKv: denseKvProbe(db, denseRows), denseRange: denseRangeProbe(db, denseRows) };
     const key = db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'page_token_key'").get();
     if (!key) throw new Error("database is missing its page token key (meta table)");
@@ -195,8 +198,12 @@ export class SqliteStore implements Store {
   private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records"): Promise<unknown[]> {
     const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
     const segments: Segment[] = buildListQueries(table, select, q, this.translateOptions).map(({ sql, params }) => ({ sql, values: params.values }));
+    // Without a filter a page is an index walk that stops after `limit` rows:
+    // bounded work, cheaper here than the copy of ~600 KB of rows from a
+    // reader thread. A filter can scan, so it goes to a reader.
+    const runner = q.filter ? this.readers : this.inline;
     try {
-      return await this.readers.run({ kind, segments, limit: q.limit });
+      return await runner.run({ kind, segments, limit: q.limit });
     } catch (e) {
       throw mapSqliteError(e, `listing ${table}`);
     }
