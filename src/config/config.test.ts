@@ -9,7 +9,7 @@ test("defaults need no configuration", () => {
 
 test("flags override environment, which overrides defaults", () => {
   const env = { HINDSIGHT_DB: "/env.db", HINDSIGHT_GRPC_LISTEN: "127.0.0.1:1", HINDSIGHT_GRPC_MAX_RECEIVE_SIZE: "8MiB" };
-  expect(loadConfig({}, env)).toEqual({ db: "/env.db", grpcListen: "127.0.0.1:1", grpcMaxReceiveBytes: 8 * 1024 * 1024 });
+  expect(loadConfig({}, env)).toEqual({ ...defaultConfig, db: "/env.db", grpcListen: "127.0.0.1:1", grpcMaxReceiveBytes: 8 * 1024 * 1024 });
   expect(loadConfig({ db: "/flag.db", "grpc-listen": "[::1]:2" }, env)).toMatchObject({ db: "/flag.db", grpcListen: "[::1]:2" });
 });
 
@@ -29,4 +29,12 @@ test("sizes and addresses", () => {
   expect(parseListen("0.0.0.0:50051", "x")).toBe("0.0.0.0:50051");
   expect(parseListen("localhost:0", "x")).toBe("localhost:0");
   expect(() => parseListen(":50051", "x")).toThrow(ConfigError);
+});
+
+test("clusters to watch: --kubeconfig, repeatable --context (comma-separated in the environment), --watch-config", () => {
+  expect(loadConfig({ kubeconfig: "/k", context: ["a", "b"] }, {})).toMatchObject({ kubeconfig: "/k", contexts: ["a", "b"] });
+  expect(loadConfig({}, { HINDSIGHT_CONTEXTS: "a, b", HINDSIGHT_WATCH_CONFIG: "/w.yaml" })).toMatchObject({ contexts: ["a", "b"], watchConfig: "/w.yaml" });
+  expect(loadConfig({ context: ["c"] }, { HINDSIGHT_CONTEXTS: "a,b" }).contexts).toEqual(["c"]);
+  expect(() => loadConfig({ context: [" "] }, {})).toThrow(/--context: a context name must not be empty/);
+  expect(loadConfig({}, {})).toMatchObject({ kubeconfig: null, contexts: [], watchConfig: null });
 });
