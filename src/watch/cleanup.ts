@@ -204,27 +204,31 @@ export class Cleaner {
 
   private tick(): void {
     if (this.running || this.stopped) return;
-    this.running = (async () => {
-      try {
-        let n = 0;
-        while (!this.stopped && this.heap.length > 0 && this.heap[0]!.due <= this.now() && n++ < 100) {
-          const c = this.pop()!;
-          if (this.byUid.get(c.uid) !== c) continue;
-          this.byUid.delete(c.uid);
-          const outcome = await this.tryDelete(c).catch((e) => {
-            log.warn("cleanup: deleting a run failed; will retry", { cluster: this.d.cluster, name: c.name, namespace: c.ns, error: (e as Error).message });
-            return "retry" as const;
-          });
-          if (outcome === "retry" && !this.byUid.has(c.uid)) {
-            const again = { ...c, due: this.now() + Math.min(this.d.spec.requeueMs, 30_000) };
-            this.byUid.set(c.uid, again);
-            this.push(again);
-          }
-        }
-      } finally {
-        this.running = null;
+    if (this.heap.length === 0 || this.heap[0]!.due > this.now()) return;
+    const run = this.drain();
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = null;
+    });
+  }
+
+  /** Deletes the due candidates, up to 100 per tick, one at a time (cleanup is never urgent). */
+  private async drain(): Promise<void> {
+    let n = 0;
+    while (!this.stopped && this.heap.length > 0 && this.heap[0]!.due <= this.now() && n++ < 100) {
+      const c = this.pop()!;
+      if (this.byUid.get(c.uid) !== c) continue;
+      this.byUid.delete(c.uid);
+      const outcome = await this.tryDelete(c).catch((e) => {
+        log.warn("cleanup: deleting a run failed; will retry", { cluster: this.d.cluster, name: c.name, namespace: c.ns, error: (e as Error).message });
+        return "retry" as const;
+      });
+      if (outcome === "retry" && !this.byUid.has(c.uid)) {
+        const again = { ...c, due: this.now() + Math.min(this.d.spec.requeueMs, 30_000) };
+        this.byUid.set(c.uid, again);
+        this.push(again);
       }
-    })();
+    }
   }
 
   /** Whether `obj` (exactly this resourceVersion) is the stored state of its record. */
