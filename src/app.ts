@@ -9,11 +9,16 @@ import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
 import { ResultsService } from "./core/results-service.ts";
-import type { Config } from "./config/config.ts";
+import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
+import { Upserter } from "./core/upsert.ts";
+import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
 import { ReaderPool } from "./store/readers.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";
+import { SqliteWatchState } from "./store/watch-state.ts";
+import type { ClusterSpec } from "./watch/config.ts";
+import type { Watcher } from "./watch/watcher.ts";
 
 export interface App {
   grpcPort: number;
@@ -22,6 +27,10 @@ export interface App {
   rest: RunningRestServer;
   results: ResultsService;
   db: Database;
+  /** The cluster watcher; null when no cluster is configured. */
+  watcher: Watcher | null;
+  /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
+  metrics: Registry;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -29,10 +38,25 @@ export interface App {
 export interface AppDeps {
   clock?: Clock;
   ids?: IdGenerator;
+  /** Clusters to watch, given directly (tests); otherwise they come from the config's flags and watch file. */
+  clusters?: ClusterSpec[];
+}
+
+/** The clusters the config asks for (flags and watch file), or [] for none. */
+async function clusterSpecs(cfg: Config): Promise<ClusterSpec[]> {
+  if (!watchesClusters(cfg)) return [];
+  const { readWatchFile, resolveClusters, WatchConfigError } = await import("./watch/config.ts");
+  try {
+    return resolveClusters({ kubeconfig: cfg.kubeconfig, contexts: cfg.contexts, file: cfg.watchConfig ? readWatchFile(cfg.watchConfig) : null });
+  } catch (e) {
+    if (e instanceof WatchConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
+  const specs = deps.clusters ?? (await clusterSpecs(cfg));
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
   let checkpointer: Checkpointer | null = null;
@@ -54,9 +78,12 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     }
   }
   const store = new SqliteStore(db, readers ?? undefined);
-  const results = new ResultsService(store, clock, deps.ids ?? uuidv7Generator(clock));
+  const ids = deps.ids ?? uuidv7Generator(clock);
+  const results = new ResultsService(store, clock, ids);
+  const metrics = new Registry();
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
+  let watcher: Watcher | null = null;
   try {
     grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
     const health = grpc.health;
@@ -66,7 +93,24 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       maxBodyBytes: cfg.httpMaxBodyBytes,
       rpc: resultsRpc(results),
       health: (service) => health.get(service),
+      metrics: () => metrics.render(),
     });
+    if (specs.length > 0) {
+      // Loaded only when watching: the Kubernetes client is a large module.
+      const { Watcher } = await import("./watch/watcher.ts");
+      try {
+        watcher = new Watcher(specs, {
+          upserter: new Upserter(store, clock, ids),
+          results,
+          progress: new SqliteWatchState(db, store),
+          registry: metrics,
+        });
+      } catch (e) {
+        await rest.shutdown(0);
+        throw new ConfigError((e as Error).message);
+      }
+      watcher.start();
+    }
   } catch (e) {
     await grpc?.shutdown(0);
     store.close();
@@ -83,8 +127,12 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     rest,
     results,
     db,
+    watcher,
+    metrics,
     stop(graceMs) {
       stopping ??= (async () => {
+        // The watcher first: its last writes and resume points go through the store.
+        await watcher?.stop();
         await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);
         store.close();
         await readers?.close();

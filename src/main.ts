@@ -29,11 +29,11 @@ close the database cleanly and exit 0.
 `;
 
 async function serve(args: string[]): Promise<number> {
-  const options = Object.fromEntries(settings.map((s) => [s.flag, { type: "string" as const }]));
-  let flags: Record<string, string | undefined>;
+  const options = Object.fromEntries(settings.map((s) => [s.flag, { type: "string" as const, multiple: s.multiple ?? false }]));
+  let flags: Record<string, string | string[] | undefined>;
   try {
     flags = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true })
-      .values as Record<string, string | undefined>;
+      .values as Record<string, string | string[] | undefined>;
   } catch (e) {
     process.stderr.write(`hindsight serve: ${(e as Error).message}\nRun 'hindsight --help' for usage.\n`);
     return 2;
@@ -67,7 +67,16 @@ async function serve(args: string[]): Promise<number> {
     }
     throw e;
   }
-  log.info("hindsight serving", { version: VERSION, commit: COMMIT, db: cfg.db, grpc: cfg.grpcListen, grpcPort: app.grpcPort, http: cfg.httpListen, httpPort: app.httpPort });
+  log.info("hindsight serving", {
+    version: VERSION,
+    commit: COMMIT,
+    db: cfg.db,
+    grpc: cfg.grpcListen,
+    grpcPort: app.grpcPort,
+    http: cfg.httpListen,
+    httpPort: app.httpPort,
+    ...(app.watcher ? { clusters: app.watcher.clusters.map((c) => c.name) } : {}),
+  });
   const running = app;
   await new Promise<void>((resolve) => {
     onSignal = (signal: string) => {

@@ -49,3 +49,11 @@ test("sizes and addresses", () => {
   expect(parseListen("localhost:0", "x")).toBe("localhost:0");
   expect(() => parseListen(":50051", "x")).toThrow(ConfigError);
 });
+
+test("clusters to watch: --kubeconfig, repeatable --context (comma-separated in the environment), --watch-config", () => {
+  expect(loadConfig({ kubeconfig: "/k", context: ["a", "b"] }, {})).toMatchObject({ kubeconfig: "/k", contexts: ["a", "b"] });
+  expect(loadConfig({}, { HINDSIGHT_CONTEXTS: "a, b", HINDSIGHT_WATCH_CONFIG: "/w.yaml" })).toMatchObject({ contexts: ["a", "b"], watchConfig: "/w.yaml" });
+  expect(loadConfig({ context: ["c"] }, { HINDSIGHT_CONTEXTS: "a,b" }).contexts).toEqual(["c"]);
+  expect(() => loadConfig({ context: [" "] }, {})).toThrow(/--context: a context name must not be empty/);
+  expect(loadConfig({}, {})).toMatchObject({ kubeconfig: null, contexts: [], watchConfig: null });
+});

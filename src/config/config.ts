@@ -20,6 +20,12 @@ export interface Config {
   httpListen: string;
   /** Largest REST request body accepted; bigger ones get 413 with code 8. */
   httpMaxBodyBytes: number;
+  /** Kubeconfig whose contexts are watched (--context), and the default for watch-config clusters. */
+  kubeconfig: string | null;
+  /** Contexts to watch; empty with a kubeconfig: its current context. */
+  contexts: string[];
+  /** Watch config file (clusters with their own kubeconfig, namespaces, options). */
+  watchConfig: string | null;
 }
 
 export const defaultConfig: Config = {
@@ -30,6 +36,9 @@ export const defaultConfig: Config = {
   queryTimeoutMs: 60_000,
   httpListen: "127.0.0.1:8080",
   httpMaxBodyBytes: 32 * 1024 * 1024,
+  kubeconfig: null,
+  contexts: [],
+  watchConfig: null,
 };
 
 export class ConfigError extends Error {}
@@ -40,6 +49,8 @@ interface Setting {
   env: string;
   help: string;
   parse: (raw: string, source: string) => Config[keyof Config];
+  /** Repeatable flag; the environment variable takes a comma-separated list. */
+  multiple?: boolean;
 }
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
@@ -90,6 +101,11 @@ function parsePath(raw: string, source: string): string {
   return raw;
 }
 
+function parseContext(raw: string, source: string): string {
+  if (raw.trim() === "") throw new ConfigError(`${source}: a context name must not be empty`);
+  return raw.trim();
+}
+
 export const settings: Setting[] = [
   { key: "db", flag: "db", env: "HINDSIGHT_DB", help: "SQLite database file (its directory is created)", parse: parsePath },
   { key: "grpcListen", flag: "grpc-listen", env: "HINDSIGHT_GRPC_LISTEN", help: "gRPC listen address HOST:PORT", parse: parseListen },
@@ -122,15 +138,38 @@ export const settings: Setting[] = [
     help: "largest REST request body accepted, e.g. 32MiB",
     parse: parseSize,
   },
+  {
+    key: "kubeconfig",
+    flag: "kubeconfig",
+    env: "HINDSIGHT_KUBECONFIG",
+    help: "watch the clusters of this kubeconfig (its current context, or each --context)",
+    parse: parsePath,
+  },
+  {
+    key: "contexts",
+    flag: "context",
+    env: "HINDSIGHT_CONTEXTS",
+    help: "a kubeconfig context to watch; repeat for more clusters (env: comma-separated)",
+    parse: parseContext,
+    multiple: true,
+  },
+  {
+    key: "watchConfig",
+    flag: "watch-config",
+    env: "HINDSIGHT_WATCH_CONFIG",
+    help: "YAML file listing clusters to watch, each with its own kubeconfig, context, namespaces and options",
+    parse: parsePath,
+  },
 ];
 
 const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes"]);
-const defaultText = (k: keyof Config) =>
-  SIZE_KEYS.has(k)
-    ? `${Number(defaultConfig[k]) / 1024 / 1024}MiB`
-    : k === "queryTimeoutMs"
-      ? `${defaultConfig.queryTimeoutMs / 1000}s`
-      : String(defaultConfig[k]);
+const defaultText = (k: keyof Config) => {
+  if (SIZE_KEYS.has(k)) return `${Number(defaultConfig[k]) / 1024 / 1024}MiB`;
+  if (k === "queryTimeoutMs") return `${defaultConfig.queryTimeoutMs / 1000}s`;
+  if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
+  if (k === "contexts") return "the kubeconfig's current context";
+  return String(defaultConfig[k]);
+};
 
 export function settingsHelp(): string {
   return settings
@@ -138,14 +177,25 @@ export function settingsHelp(): string {
     .join("\n");
 }
 
-/** Builds the config from environment and already-parsed flags. */
-export function loadConfig(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): Config {
-  const cfg: Config = { ...defaultConfig };
+/** Builds the config from environment and already-parsed flags (a repeatable flag gives a list). */
+export function loadConfig(flags: Record<string, string | string[] | undefined>, env: Record<string, string | undefined>): Config {
+  const cfg: Config = { ...defaultConfig, contexts: [] };
+  const set = (k: keyof Config, v: unknown) => ((cfg as unknown as Record<string, unknown>)[k] = v);
   for (const s of settings) {
     const fromEnv = env[s.env];
-    if (fromEnv !== undefined && fromEnv !== "") (cfg as unknown as Record<string, unknown>)[s.key] = s.parse(fromEnv, s.env);
+    if (fromEnv !== undefined && fromEnv !== "") {
+      set(s.key, s.multiple ? fromEnv.split(",").map((x) => s.parse(x, s.env)) : s.parse(fromEnv, s.env));
+    }
     const fromFlag = flags[s.flag];
-    if (fromFlag !== undefined) (cfg as unknown as Record<string, unknown>)[s.key] = s.parse(fromFlag, `--${s.flag}`);
+    if (fromFlag !== undefined) {
+      const values = Array.isArray(fromFlag) ? fromFlag : [fromFlag];
+      set(s.key, s.multiple ? values.map((x) => s.parse(x, `--${s.flag}`)) : s.parse(values[values.length - 1]!, `--${s.flag}`));
+    }
   }
   return cfg;
+}
+
+/** Whether the config asks for any cluster to be watched. */
+export function watchesClusters(cfg: Config): boolean {
+  return cfg.kubeconfig !== null || cfg.contexts.length > 0 || cfg.watchConfig !== null;
 }

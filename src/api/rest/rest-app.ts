@@ -32,6 +32,8 @@ export interface RestAppOptions {
   maxBodyBytes: number;
   /** Health status of a service ("" = the server), undefined when unknown. */
   health: (service: string) => Serving | undefined;
+  /** Prometheus text for GET /metrics (the watcher's counters), when there is any. */
+  metrics?: () => string;
 }
 
 export const API_ROUTES: readonly Route[] = deriveRoutes([Results]);
@@ -128,6 +130,11 @@ export function buildRestApp(opts: RestAppOptions) {
     .get("/openapi.json", () => json(200, docJson), { parse: "none" })
     .get("/docs", () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }), { parse: "none" });
   for (const p of ["/healthz", "/openapi.json", "/docs"]) paths.add(p);
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get("/metrics", () => new Response(metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), { parse: "none" });
+    paths.add("/metrics");
+  }
 
   // A known path with another verb: grpc-gateway's 405, mapped to UNIMPLEMENTED (501).
   for (const p of paths) app.all(p, () => json(501, METHOD_NOT_ALLOWED_BODY), { parse: "none" });
