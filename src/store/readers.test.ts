@@ -27,15 +27,19 @@ const spin = (n: number) => rows("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SEL
 test("a long query on one reader does not hold up a short one on another", async () => {
   const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2 });
   try {
+    expect(pool.threads).toBe(1); // more start only when queries overlap
     let longDone = false;
-    const long = pool.run(spin(30_000_000)).then((r) => {
+    const long = pool.run(spin(10_000_000)).then((r) => {
       longDone = true;
       return r;
     });
     const short = await pool.run(rows("SELECT name FROM results WHERE parent = ?1", "p"));
     expect(short).toEqual([{ name: "r" }]);
     expect(longDone).toBe(false);
-    expect(await long).toEqual([{ n: 30_000_000 }]);
+    expect(await long).toEqual([{ n: 10_000_000 }]);
+    expect(pool.threads).toBe(2);
+    await Promise.all([pool.run(spin(10)), pool.run(spin(10)), pool.run(spin(10))]);
+    expect(pool.threads).toBe(2); // never more than `size`
   } finally {
     await pool.close();
   }

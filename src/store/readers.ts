@@ -29,7 +29,7 @@ export class InlineReaders implements Readers {
 }
 
 export interface PoolOptions {
-  /** Reader threads. A long scan occupies one; the others keep serving. */
+  /** Most reader threads (one at start, more while queries overlap). A long scan occupies one; the others keep serving. */
   size?: number;
   /** Page cache per reader connection, KiB. */
   cacheKiB?: number;
@@ -68,10 +68,14 @@ export class ReaderPool implements Readers {
     this.opts = { size: 3, cacheKiB: 8192, mmapBytes: 0, timeoutMs: 60_000, ...opts };
   }
 
-  /** Starts the threads and waits until each has opened the database. */
+  /**
+   * Starts one thread and waits until it has opened the database (so a
+   * database readers cannot open fails the start); the others start when
+   * queries first overlap, so a server that only ingests keeps its memory.
+   */
   static async start(path: string, opts: PoolOptions = {}): Promise<ReaderPool> {
     const pool = new ReaderPool(path, opts);
-    for (let i = 0; i < pool.opts.size; i++) pool.readers.push(pool.spawn());
+    pool.readers.push(pool.spawn());
     try {
       await Promise.all(pool.readers.map((r) => r.ready));
     } catch (e) {
@@ -79,6 +83,11 @@ export class ReaderPool implements Readers {
       throw e;
     }
     return pool;
+  }
+
+  /** Reader threads running now. */
+  get threads(): number {
+    return this.readers.length;
   }
 
   run(job: ReadJob): Promise<unknown[]> {
@@ -150,6 +159,9 @@ export class ReaderPool implements Readers {
   }
 
   private dispatch(): void {
+    const idle = this.readers.filter((r) => !r.busy).length;
+    // Grow up to `size` while queries wait and every thread is busy.
+    for (let n = this.queue.length - idle; n > 0 && this.readers.length < this.opts.size; n--) this.readers.push(this.spawn());
     for (const r of this.readers) {
       if (this.queue.length === 0) return;
       if (r.busy) continue;
