@@ -2,6 +2,8 @@
 /**
  * hindsight: Tekton Results in one binary. argv -> one command.
  */
+// First: may re-execute the process with a bounded heap (see heap.ts).
+import "./heap.ts";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, settings, settingsHelp } from "./config/config.ts";
 import { log } from "./log.ts";

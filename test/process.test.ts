@@ -5,7 +5,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import type { Record as RecordMsg, Result } from "../src/gen/resources_pb.ts";
@@ -523,6 +523,26 @@ describe("kill -9 durability", () => {
 });
 
 // ---- command line ----------------------------------------------------------
+
+describe("bounded heap", () => {
+  test("serve re-executes itself with BUN_JSC_forceRAMSize, keeping its PID; an operator's own value is kept", async () => {
+    const environ = (pid: number) => dec.decode(readFileSync(`/proc/${pid}/environ`)).split("\0");
+    const a = await startHindsight({ db: join(newDir(), "heap.db") });
+    try {
+      // The PID we spawned is the one serving: execve replaced the image in place.
+      expect(environ(a.proc.pid)).toContain(`BUN_JSC_forceRAMSize=${1024 * 1024 * 1024}`);
+      expect((await a.client().listResults({ parent: "-" })).results).toEqual([]);
+    } finally {
+      expect((await a.stop("SIGTERM")).code).toBe(0);
+    }
+    const b = await startHindsight({ db: join(newDir(), "heap2.db"), env: { BUN_JSC_forceRAMSize: "536870912" } });
+    try {
+      expect(environ(b.proc.pid)).toContain("BUN_JSC_forceRAMSize=536870912");
+    } finally {
+      expect((await b.stop("SIGTERM")).code).toBe(0);
+    }
+  });
+});
 
 describe("command line", () => {
   test("--help exits 0 and documents serve, the flags and their environment variables", async () => {
