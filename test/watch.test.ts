@@ -185,7 +185,7 @@ describe("spec §13.8", () => {
     const P = group[0]!.uid;
     for (const r of group) expect(reasonOf(dataOf(await record(e, `ci/results/${P}/records/${r.uid}`)))).toBe(reasonOf(r.final));
     expect(reasonOf(dataOf(await record(e, `ci/results/${standalone.uid}/records/${standalone.uid}`)))).toBe(reasonOf(standalone.final));
-    expect(e.srv.app.metrics.render()).toMatch(/hindsight_watch_runs_deleted_total\{cluster="c1",resource="pipelineruns"\} 1/);
+    await waitFor("deletions counted", () => /hindsight_watch_runs_deleted_total\{cluster="c1",resource="pipelineruns"\} 1/.test(e.srv.app.metrics.render()));
   });
 
   test("97: a grace period in the future holds deletion; the state deleted is the state stored", async () => {
@@ -411,7 +411,10 @@ describe("watching", () => {
     const res = await srv.client.getResult({ name: `ci/results/${ra[0]!.uid}` });
     expect(res.annotations["hindsight.dev/cluster"]).toBe("a");
     expect((await srv.client.listRecords({ parent: `ci/results/${ra[0]!.uid}` })).records.length).toBe(ra.length);
-    const metrics = srv.app.metrics.render();
+    // GET /metrics on the HTTP port.
+    const resp = await fetch(`http://127.0.0.1:${srv.app.httpPort}/metrics`);
+    expect(resp.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const metrics = await resp.text();
     expect(metrics).toContain('hindsight_watch_connected{cluster="a"} 0');
     expect(metrics).toContain('hindsight_watch_connected{cluster="b"} 1');
   });
