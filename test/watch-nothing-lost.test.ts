@@ -96,7 +96,7 @@ clusters:
   const progress = new Database(db, { readonly: true, create: false });
   /** Every stream of `cluster` has saved a resume point at or past `rv` (all before it is stored). */
   const savedPast = (cluster: string, rv: number) => {
-    const rows = progress.query<{ rv: string | null }, [string]>("SELECT resource_version AS rv FROM watch_streams WHERE cluster = ?").all(cluster);
+    const rows = progress.query<{ rv: string | null }, [string]>("SELECT resource_version AS rv FROM watch_streams WHERE cluster = ? AND stream != '*'").all(cluster);
     return rows.length === 3 && rows.every((r) => Number(r.rv ?? 0) >= rv);
   };
   const compactionAllowed = (c: "a" | "b") => {
