@@ -20,6 +20,7 @@ import { log } from "../log.ts";
 import { KubeError, type Gvr, type KubeClient } from "./kube.ts";
 import type { KubeObject } from "./mapping.ts";
 import type { WatchMetrics } from "./metrics.ts";
+import { relieve } from "./memory.ts";
 import { Pipeline, type Checkpoint, type Job } from "./pipeline.ts";
 
 /** A saved resume point and status, as the store keeps it (src/store/watch-state.ts). */
@@ -63,8 +64,8 @@ export interface StreamTuning {
 }
 
 export const DEFAULT_TUNING: StreamTuning = {
-  pageSize: 500,
-  window: 512,
+  pageSize: 250,
+  window: 256,
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   watchTimeoutSeconds: 300,
@@ -297,6 +298,7 @@ export class WatchStream {
       progressed();
       this.listRv ??= page.resourceVersion;
       for (const obj of page.items) {
+        relieve();
         this.received("LISTED");
         await this.pipeline.reserve();
         if (this.stopped) return;
@@ -346,6 +348,7 @@ export class WatchStream {
         }
         continue;
       }
+      relieve();
       this.received(ev.type);
       const objRv = ev.object.metadata?.resourceVersion;
       await this.pipeline.reserve();
