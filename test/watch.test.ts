@@ -510,3 +510,15 @@ test("the client reads Events with field selectors and Pod logs (the seam for lo
   const evs = await client.listEvents("ns", "involvedObject.kind=Pod,involvedObject.name=build-pod");
   expect(evs.map((x) => (x as Obj).reason)).toEqual(["Pulled"]);
 });
+
+test("a cluster that forbids patching: runs are still stored, the refusal is not retried", async () => {
+  const e = await setup({ cluster: { writeAnnotations: true } });
+  e.fake.failNext(1000, 403, /^PATCH /);
+  const run = simTaskRun(makeRng(403), { namespace: "ro" });
+  play(e.fake, [run]);
+  await storedFinal(e, "ro", run.uid, run);
+  await sleep(500);
+  expect(e.srv.app.metrics.render()).not.toMatch(/hindsight_watch_write_errors_total\{[^}]*\} [1-9]/);
+  const patchesTried = 1000 - (e.fake as unknown as { failures: unknown[] }).failures.length;
+  expect(patchesTried).toBeLessThanOrEqual(4); // one per stored state, no retry loop
+});

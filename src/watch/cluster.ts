@@ -268,9 +268,17 @@ export class ClusterWatcher {
       this.cleaner.forget(obj.metadata?.uid ?? "");
       return wrote;
     }
-    let eventList: string | null = null;
-    if (this.spec.storeEvents && isDone(obj)) eventList = await this.storeEvents(obj, resultName, out.resultUid);
-    await this.patchRun(obj, gvr, resultName, recordName, eventList);
+    // The run is stored. Follow-ups that the cluster refuses for good (403: the
+    // kubeconfig's identity may not patch or list events) are logged, not retried;
+    // passing failures retry the whole state (the put is then a no-op).
+    try {
+      let eventList: string | null = null;
+      if (this.spec.storeEvents && isDone(obj)) eventList = await this.storeEvents(obj, resultName, out.resultUid);
+      await this.patchRun(obj, gvr, resultName, recordName, eventList);
+    } catch (e) {
+      if (!(e instanceof KubeError) || e.transient) throw e;
+      log.warn("a stored run's follow-up was refused by the cluster", { cluster: this.name, namespace: obj.metadata?.namespace, name: obj.metadata?.name, error: e.message });
+    }
     this.cleaner.offer(obj, gvr);
     return wrote;
   }
