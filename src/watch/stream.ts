@@ -177,10 +177,15 @@ export class WatchStream {
     await this.save(true);
   }
 
-  /** Saves the resume point (when it moved, or `force`) and the status. */
+  /**
+   * Saves the resume point and the status (every save interval: the row's
+   * updated_at is also the heartbeat `hindsight status` reads). A failed save
+   * is logged when it mattered (the point had moved, or on stop).
+   */
   save(force = false): Promise<void> {
     const cp = this.pipeline.checkpoint;
-    const moved = this.pipeline.checkpointSeq !== this.savedSeq;
+    const seq = this.pipeline.checkpointSeq;
+    const moved = seq !== this.savedSeq;
     this.saving = this.saving.then(async () => {
       const row: StreamRow = {
         cluster: this.d.cluster,
@@ -198,7 +203,6 @@ export class WatchStream {
         lastErrorAt: this.lastErrorAt,
         updatedAt: Date.now(),
       };
-      const seq = this.pipeline.checkpointSeq;
       try {
         await this.d.progress.save(row);
         this.savedSeq = seq;
