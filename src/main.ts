@@ -4,6 +4,7 @@
  */
 // First: may re-execute the process with a bounded heap (see heap.ts).
 import "./heap.ts";
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, settings, settingsHelp } from "./config/config.ts";
 import { log } from "./log.ts";
@@ -16,7 +17,11 @@ class StartError extends Error {}
 const USAGE = `hindsight ${VERSION}: Tekton Results in one binary
 
 Usage:
-  hindsight serve [flags]     serve the Results API (gRPC and REST) from one SQLite file
+  hindsight serve [flags]     serve the Results API (gRPC and REST) from one SQLite file,
+                              and watch clusters (--kubeconfig, --context, --watch-config)
+  hindsight status [flags]    each watched cluster's state, read from the database:
+                              --db PATH (as serve), --streams (per resource), --json;
+                              exits 1 when a cluster is not connected
   hindsight version           print the version
   hindsight --help | --version
 
@@ -94,6 +99,43 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `hindsight status`: reads the watcher's rows from the database (read-only), prints them. */
+async function status(args: string[]): Promise<number> {
+  let flags: { db?: string; streams?: boolean; json?: boolean; help?: boolean };
+  try {
+    flags = parseArgs({
+      args,
+      options: { db: { type: "string" }, streams: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`hindsight status: ${(e as Error).message}\nRun 'hindsight --help' for usage.\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const cfg = loadConfig(flags.db !== undefined ? { db: flags.db } : {}, process.env);
+  if (!existsSync(cfg.db)) throw new StartError(`no database at ${cfg.db} (--db or HINDSIGHT_DB)`);
+  const { Database } = await import("bun:sqlite");
+  const { readWatchStreams } = await import("./store/watch-state.ts");
+  const { clusterViews, formatStatus } = await import("./watch/status.ts");
+  const db = new Database(cfg.db, { readonly: true });
+  let rows;
+  try {
+    db.run("PRAGMA busy_timeout = 5000");
+    rows = readWatchStreams(db);
+  } finally {
+    db.close();
+  }
+  const now = Date.now();
+  const views = clusterViews(rows, now);
+  if (flags.json) process.stdout.write(JSON.stringify({ clusters: views }, null, 2) + "\n");
+  else process.stdout.write(formatStatus(rows, now, { streams: flags.streams }));
+  return views.every((v) => v.connected) ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -111,6 +153,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "serve":
       return serve(rest);
+    case "status":
+      return status(rest);
     default:
       process.stderr.write(`hindsight: unknown command ${JSON.stringify(cmd)}\nRun 'hindsight --help' for usage.\n`);
       return 2;

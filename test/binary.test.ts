@@ -13,6 +13,10 @@ import { build, expectedVersionLine, gitCommit, isFresh, OUTFILE, ROOT } from ".
 import { migrations } from "../src/store/migrations.ts";
 import { Code, grpcError } from "./support/grpc-client.ts";
 import { killAllProcesses, removeDir, runCli, startHindsight, tempDir } from "./support/process.ts";
+import { makeTestPki } from "./support/certs.ts";
+import { FakeKube } from "./support/fake-kube.ts";
+import { apply, makeRng, simTaskRun, waitFor } from "./support/kube-sim.ts";
+import { writeKubeconfig } from "./support/kubeconfig.ts";
 
 let dir = "";
 let binary = "";
@@ -116,4 +120,24 @@ describe("dist/hindsight", () => {
       file.close();
     }
   }, 120_000);
+});
+
+describe("dist/hindsight watching", () => {
+  test("the binary watches an HTTPS cluster with a client certificate (kubeconfig TLS over Bun's fetch)", async () => {
+    const pki = makeTestPki();
+    const fake = await new FakeKube({ tls: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert }, bookmarkIntervalMs: 300 }).start();
+    try {
+      const kc = writeKubeconfig(dir, "kubeconfig", [{ name: "tls", server: fake.url, ca: pki.ca.cert, user: { cert: pki.client.cert, key: pki.client.key } }]);
+      const p = await startHindsight({ cmd: [binary], cwd: dir, db: join(dir, "watch.db"), args: ["--kubeconfig", kc] });
+      const run = simTaskRun(makeRng(3), { namespace: "ns" });
+      for (let s = 0; s < 4; s++) apply(fake, run, s);
+      const client = p.client();
+      const rec = await waitFor("stored by the binary", () => client.getRecord({ name: `ns/results/${run.uid}/records/${run.uid}` }).catch(() => null));
+      expect(rec.data?.type).toBe("tekton.dev/v1.TaskRun");
+      await waitFor("connected, on /metrics", async () => (await (await fetch(`${p.http}/metrics`)).text()).includes('hindsight_watch_connected{cluster="tls"} 1'));
+      expect((await p.stop()).code).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
 });

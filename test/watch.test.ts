@@ -3,11 +3,12 @@
 // checks 91-95 and 97-99, plus the protocol (pagination, bookmarks, 410,
 // reconnects, stalls, resume after restart) and the options.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RecordSummary_Status } from "../src/gen/resources_pb.ts";
 import { SummaryStatus, type RecordResource } from "../src/core/types.ts";
 import type { ClusterSpec } from "../src/watch/config.ts";
+import { lifecycle } from "./support/data.ts";
 import { FakeKube, type FakeKubeOptions, type Obj } from "./support/fake-kube.ts";
 import { apply, makeRng, simGroup, simTaskRun, sleep, testCluster, waitFor, withCondition, type SimRun } from "./support/kube-sim.ts";
 import { writeKubeconfig } from "./support/kubeconfig.ts";
@@ -185,7 +186,7 @@ describe("spec §13.8", () => {
     const P = group[0]!.uid;
     for (const r of group) expect(reasonOf(dataOf(await record(e, `ci/results/${P}/records/${r.uid}`)))).toBe(reasonOf(r.final));
     expect(reasonOf(dataOf(await record(e, `ci/results/${standalone.uid}/records/${standalone.uid}`)))).toBe(reasonOf(standalone.final));
-    expect(e.srv.app.metrics.render()).toMatch(/hindsight_watch_runs_deleted_total\{cluster="c1",resource="pipelineruns"\} 1/);
+    await waitFor("deletions counted", () => /hindsight_watch_runs_deleted_total\{cluster="c1",resource="pipelineruns"\} 1/.test(e.srv.app.metrics.render()));
   });
 
   test("97: a grace period in the future holds deletion; the state deleted is the state stored", async () => {
@@ -411,7 +412,10 @@ describe("watching", () => {
     const res = await srv.client.getResult({ name: `ci/results/${ra[0]!.uid}` });
     expect(res.annotations["hindsight.dev/cluster"]).toBe("a");
     expect((await srv.client.listRecords({ parent: `ci/results/${ra[0]!.uid}` })).records.length).toBe(ra.length);
-    const metrics = srv.app.metrics.render();
+    // GET /metrics on the HTTP port.
+    const resp = await fetch(`http://127.0.0.1:${srv.app.httpPort}/metrics`);
+    expect(resp.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const metrics = await resp.text();
     expect(metrics).toContain('hindsight_watch_connected{cluster="a"} 0');
     expect(metrics).toContain('hindsight_watch_connected{cluster="b"} 1');
   });
@@ -433,4 +437,88 @@ test("97: a PipelineRun whose child is not done (so not stored done) is not dele
   apply(e.fake, late, 3);
   await waitFor("pipelinerun deleted once its last child is stored done", () => e.fake.get("pipelineruns", "ci", pr.name) === null);
   expect(reasonOf(dataOf(await record(e, `ci/results/${pr.uid}/records/${late.uid}`)))).toBe(reasonOf(late.final));
+});
+
+describe.skipIf(!existsSync(FIXTURES))("real fixtures through their lifecycle", () => {
+  const load = (f: string) => JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Obj;
+  const asRun = (o: Obj): SimRun => {
+    for (const k of ["finalizers", "resourceVersion"]) delete (o.metadata as Obj)[k];
+    const m = o.metadata as Obj;
+    return { resource: o.kind === "PipelineRun" ? "pipelineruns" : "taskruns", uid: m.uid as string, ns: m.namespace as string, name: m.name as string, stages: lifecycle(o), final: o };
+  };
+
+  test("the Konflux PipelineRun and its 11 TaskRuns: Pending → Running → Succeeded, then pruned seconds later; history stays", async () => {
+    const e = await setup();
+    const pr = asRun(load("pipelinerun-v1beta1-konflux-hr-11-taskruns-childrefs.json"));
+    const trs = readdirSync(FIXTURES)
+      .filter((f) => f.startsWith("taskrun-v1beta1-konflux-hr-"))
+      .map((f) => asRun(load(f)));
+    expect(trs.length).toBe(11);
+    play(e.fake, [pr, ...trs]);
+    // Served as tekton.dev/v1 (the apiserver converts); names from the fixtures' own annotations.
+    const P = pr.uid;
+    for (const r of [pr, ...trs]) await storedFinal(e, pr.ns, P, r);
+    const res = await e.srv.client.getResult({ name: `${pr.ns}/results/${P}` });
+    expect(res.summary?.status).toBe(RecordSummary_Status.SUCCESS); // reason Completed (some tasks skipped)
+    expect(res.summary?.type).toBe("tekton.dev/v1.PipelineRun");
+    await sleep(1000);
+    e.fake.remove("pipelineruns", pr.ns, pr.name);
+    await waitFor("TaskRuns gone with it", () => trs.every((t) => e.fake.get("taskruns", t.ns, t.name) === null));
+    await sleep(300);
+    const recs = await e.srv.client.listRecords({ parent: `${pr.ns}/results/${P}`, pageSize: 100 });
+    expect(recs.records.length).toBe(12);
+  });
+
+  test("timed-out, failed and cancelled PipelineRuns from real clusters get TIMEOUT, FAILURE and CANCELLED", async () => {
+    const e = await setup();
+    const timeout = asRun(load("pipelinerun-v1beta1-konflux-timeout-embedded-taskruns.json"));
+    const failed = asRun(load("pipelinerun-v1beta1-jx-failed-embedded-taskruns.json"));
+    const fragment = load("pipelinerun-v1beta1-status-fragment-cancelled-runfinally.json");
+    const cancelled = asRun({
+      apiVersion: "tekton.dev/v1beta1",
+      kind: "PipelineRun",
+      metadata: { name: "cancelled-run", namespace: "ci", uid: "5b0c3c1e-0000-4000-8000-000000000001" },
+      spec: {},
+      status: (fragment.status as Obj | undefined) ?? fragment,
+    });
+    const want: Array<[SimRun, number]> = [
+      [timeout, SummaryStatus.TIMEOUT],
+      [failed, SummaryStatus.FAILURE],
+      [cancelled, SummaryStatus.CANCELLED],
+    ];
+    play(e.fake, want.map(([r]) => r));
+    for (const [r, status] of want) {
+      const name = resultNameFor(r);
+      await waitFor(`${r.name} -> ${status}`, async () => (await svc(e).getResult(name)).summary?.status === status);
+    }
+  });
+});
+
+/** The result a fixture run goes to: its results.tekton.dev/result annotation, else its own uid. */
+function resultNameFor(r: SimRun): string {
+  return (((r.final.metadata as Obj).annotations as Obj | undefined)?.["results.tekton.dev/result"] as string | undefined) ?? `${r.ns}/results/${r.uid}`;
+}
+
+test("the client reads Events with field selectors and Pod logs (the seam for log capture)", async () => {
+  const e = await setup();
+  e.fake.setPodLog("ns", "build-pod", "step-build", "[build] compiling\n[build] done\n");
+  e.fake.addEvent({ namespace: "ns", involved: { kind: "Pod", name: "build-pod" }, reason: "Pulled", message: "pulled" });
+  e.fake.addEvent({ namespace: "ns", involved: { kind: "Pod", name: "other-pod" }, reason: "Pulled", message: "pulled" });
+  const client = e.srv.app.watcher!.clusters[0]!.client;
+  expect(await client.podLog("ns", "build-pod", "step-build")).toBe("[build] compiling\n[build] done\n");
+  await expect(client.podLog("ns", "gone-pod", "step-build")).rejects.toThrow(/HTTP 404/);
+  const evs = await client.listEvents("ns", "involvedObject.kind=Pod,involvedObject.name=build-pod");
+  expect(evs.map((x) => (x as Obj).reason)).toEqual(["Pulled"]);
+});
+
+test("a cluster that forbids patching: runs are still stored, the refusal is not retried", async () => {
+  const e = await setup({ cluster: { writeAnnotations: true } });
+  e.fake.failNext(1000, 403, /^PATCH /);
+  const run = simTaskRun(makeRng(403), { namespace: "ro" });
+  play(e.fake, [run]);
+  await storedFinal(e, "ro", run.uid, run);
+  await sleep(500);
+  expect(e.srv.app.metrics.render()).not.toMatch(/hindsight_watch_write_errors_total\{[^}]*\} [1-9]/);
+  const patchesTried = 1000 - (e.fake as unknown as { failures: unknown[] }).failures.length;
+  expect(patchesTried).toBeLessThanOrEqual(4); // one per stored state, no retry loop
 });

@@ -4,13 +4,14 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
  * Other knobs: BENCH_ROUNDS (3), BENCH_INGEST_RUNS (8000), BENCH_INGEST_WARMUP (1000), BENCH_INGEST_MAX_SECONDS (90),
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
+ * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
  * BENCH_PROFILE=1 (ingest server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
  * BENCH_FIXTURES (the real fixtures folder, default ../shared/fixtures/real).
@@ -34,6 +35,7 @@ const BENCHES: Bench[] = [
   { name: "list", aliases: ["listing", "list-records"], file: "list.ts" },
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
   { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
+  { name: "watch", aliases: ["watcher", "cluster"], file: "watch.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -48,7 +50,7 @@ dated section below; nothing above this line is rewritten.
 ## How to run
 
     bun run bench                     # everything, ~6 min once bench-data/ is seeded
-    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest
+    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
     BENCH_SKIP_1M=1 bun run bench     # ListRecords at 100k only
     BENCH_NO_DOC=1 bun run bench ...  # print only, do not append here
 
@@ -147,6 +149,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
     out.push({ goal: "server RSS ≤ 150 MB during ingest", measured: `${(rss / 1e6).toFixed(0)} MB (${fmtMB(rss)} MiB) peak`, met: rss <= 150e6 });
   }
   out.push(...(reports.get("rest")?.goals ?? []));
+  out.push(...(reports.get("watch")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.

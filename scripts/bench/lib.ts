@@ -172,9 +172,9 @@ export interface ServerProc {
 export async function startServer(
   db: string,
   extraArgs: string[] = [],
-  opts: { env?: Record<string, string>; startTimeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; startTimeoutMs?: number; serveArgs?: string[] } = {},
 ): Promise<ServerProc> {
-  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"], {
+  const proc = Bun.spawn([BUN, ...extraArgs, "src/main.ts", "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...(opts.serveArgs ?? [])], {
     cwd: ROOT,
     stdout: "ignore",
     stderr: "pipe",

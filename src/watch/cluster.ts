@@ -29,6 +29,7 @@ import {
 } from "./mapping.ts";
 import type { WatchMetrics } from "./metrics.ts";
 import type { Job } from "./pipeline.ts";
+import { CLUSTER_ROW } from "./status.ts";
 import { WatchStream, type ProgressStore } from "./stream.ts";
 
 export interface ClusterDeps {
@@ -89,7 +90,9 @@ export class ClusterWatcher {
   private boot: Promise<void> | null = null;
   private discovered = false;
   private bootError: string | null = null;
+  private bootErrorAt: number | null = null;
   private bootErrors = 0;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
   private readonly labels: { cluster: string };
 
@@ -136,15 +139,42 @@ export class ClusterWatcher {
 
   start(): void {
     this.boot = this.discover();
+    void this.saveStatus();
+    this.heartbeat = setInterval(() => void this.saveStatus(), this.spec.tuning.saveIntervalMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    if (this.heartbeat) clearInterval(this.heartbeat);
     await this.boot;
     await this.cleaner.stop();
     await Promise.all(this.streams.map((s) => s.stop()));
     this.deps.metrics.connected.set(this.labels, 0);
+    await this.saveStatus();
+  }
+
+  /** The cluster's own status row (stream "*"), for `hindsight status`; written even while unreachable. */
+  private async saveStatus(): Promise<void> {
+    const st = this.status();
+    await this.deps.progress
+      .save({
+        cluster: this.name,
+        stream: CLUSTER_ROW,
+        resourceVersion: null,
+        listContinue: null,
+        state: st.state,
+        lastEventAt: st.lastEventAt,
+        lastStoredAt: null,
+        lagMs: st.lagMs,
+        events: 0,
+        writes: 0,
+        errors: this.bootErrors,
+        lastError: this.bootError,
+        lastErrorAt: this.bootError ? this.bootErrorAt : null,
+        updatedAt: Date.now(),
+      })
+      .catch(() => undefined);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -174,6 +204,7 @@ export class ClusterWatcher {
       } catch (e) {
         this.bootErrors++;
         this.bootError = e instanceof Error ? e.message : String(e);
+        this.bootErrorAt = Date.now();
         const delay = Math.min(t.backoffInitialMs * 2 ** attempt, t.backoffMaxMs) * (0.5 + Math.random());
         attempt = Math.min(attempt + 1, 30);
         log.warn("cluster not reachable; retrying", { cluster: this.name, error: this.bootError, retryInMs: Math.round(delay) });
@@ -237,9 +268,17 @@ export class ClusterWatcher {
       this.cleaner.forget(obj.metadata?.uid ?? "");
       return wrote;
     }
-    let eventList: string | null = null;
-    if (this.spec.storeEvents && isDone(obj)) eventList = await this.storeEvents(obj, resultName, out.resultUid);
-    await this.patchRun(obj, gvr, resultName, recordName, eventList);
+    // The run is stored. Follow-ups that the cluster refuses for good (403: the
+    // kubeconfig's identity may not patch or list events) are logged, not retried;
+    // passing failures retry the whole state (the put is then a no-op).
+    try {
+      let eventList: string | null = null;
+      if (this.spec.storeEvents && isDone(obj)) eventList = await this.storeEvents(obj, resultName, out.resultUid);
+      await this.patchRun(obj, gvr, resultName, recordName, eventList);
+    } catch (e) {
+      if (!(e instanceof KubeError) || e.transient) throw e;
+      log.warn("a stored run's follow-up was refused by the cluster", { cluster: this.name, namespace: obj.metadata?.namespace, name: obj.metadata?.name, error: e.message });
+    }
     this.cleaner.offer(obj, gvr);
     return wrote;
   }

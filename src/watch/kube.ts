@@ -437,14 +437,17 @@ export class KubeClient {
       const dec = new TextDecoder();
       let buf = "";
       for (;;) {
+        // The idle clock runs only while waiting for the server, not while the
+        // consumer is busy (a full pipeline is back-pressure, not a dead link).
+        arm();
         let chunk: Awaited<ReturnType<typeof reader.read>>;
         try {
           chunk = await reader.read();
         } catch (e) {
           throw this.streamError(e, idleFired);
         }
+        if (idle) clearTimeout(idle);
         if (chunk.done) break;
-        arm();
         buf += dec.decode(chunk.value, { stream: true });
         let nl: number;
         while ((nl = buf.indexOf("\n")) >= 0) {

@@ -37,7 +37,7 @@ export interface Job {
 export interface PipelineOptions {
   /** Slots in the window (events received and not yet behind the resume point). */
   window: number;
-  /** Stores one object state; throws to retry (RetryableError or anything) or PermanentError to give up. */
+  /** Stores one object state; a throw is retried or given up as `retryable` decides. */
   process: (job: Job) => Promise<void>;
   /** Decides whether an error is worth retrying; false: the event is given up (counted and logged). */
   retryable: (e: unknown) => boolean;

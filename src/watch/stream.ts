@@ -20,6 +20,7 @@ import { log } from "../log.ts";
 import { KubeError, type Gvr, type KubeClient } from "./kube.ts";
 import type { KubeObject } from "./mapping.ts";
 import type { WatchMetrics } from "./metrics.ts";
+import { relieve } from "./memory.ts";
 import { Pipeline, type Checkpoint, type Job } from "./pipeline.ts";
 
 /** A saved resume point and status, as the store keeps it (src/store/watch-state.ts). */
@@ -63,8 +64,8 @@ export interface StreamTuning {
 }
 
 export const DEFAULT_TUNING: StreamTuning = {
-  pageSize: 500,
-  window: 512,
+  pageSize: 250,
+  window: 256,
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   watchTimeoutSeconds: 300,
@@ -176,10 +177,15 @@ export class WatchStream {
     await this.save(true);
   }
 
-  /** Saves the resume point (when it moved, or `force`) and the status. */
+  /**
+   * Saves the resume point and the status (every save interval: the row's
+   * updated_at is also the heartbeat `hindsight status` reads). A failed save
+   * is logged when it mattered (the point had moved, or on stop).
+   */
   save(force = false): Promise<void> {
     const cp = this.pipeline.checkpoint;
-    const moved = this.pipeline.checkpointSeq !== this.savedSeq;
+    const seq = this.pipeline.checkpointSeq;
+    const moved = seq !== this.savedSeq;
     this.saving = this.saving.then(async () => {
       const row: StreamRow = {
         cluster: this.d.cluster,
@@ -197,7 +203,6 @@ export class WatchStream {
         lastErrorAt: this.lastErrorAt,
         updatedAt: Date.now(),
       };
-      const seq = this.pipeline.checkpointSeq;
       try {
         await this.d.progress.save(row);
         this.savedSeq = seq;
@@ -297,6 +302,7 @@ export class WatchStream {
       progressed();
       this.listRv ??= page.resourceVersion;
       for (const obj of page.items) {
+        relieve();
         this.received("LISTED");
         await this.pipeline.reserve();
         if (this.stopped) return;
@@ -346,6 +352,7 @@ export class WatchStream {
         }
         continue;
       }
+      relieve();
       this.received(ev.type);
       const objRv = ev.object.metadata?.resourceVersion;
       await this.pipeline.reserve();

@@ -150,9 +150,9 @@ export interface TestPki {
 }
 
 /** A fresh CA with a server and a client certificate. TEST-ONLY keys. */
-export function makeTestPki(opts: { user?: string; group?: string } = {}): TestPki {
+export function makeTestPki(opts: { user?: string; group?: string; serverDns?: string[]; serverIps?: string[] } = {}): TestPki {
   const ca = issue({ subject: { cn: "hindsight-test-ca" }, ca: true });
-  const server = issue({ subject: { cn: "kube-apiserver" }, issuer: ca, dns: ["localhost"], ips: ["127.0.0.1"], usage: "server" });
+  const server = issue({ subject: { cn: "kube-apiserver" }, issuer: ca, dns: opts.serverDns ?? ["localhost"], ips: opts.serverIps ?? ["127.0.0.1"], usage: "server" });
   const client = issue({ subject: { cn: opts.user ?? "hindsight", o: opts.group ?? "watchers" }, issuer: ca, usage: "client" });
   const otherCa = issue({ subject: { cn: "some-other-ca" }, ca: true });
   const strip = (x: Issued): KeyPair => ({ cert: x.cert, key: x.key });

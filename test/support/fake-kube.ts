@@ -19,10 +19,16 @@
  * hang), fail the next N requests with a status, expire history (410s), and
  * stop for good.
  *
- * It also records what it delivered: `delivered` maps a run's uid to the
- * last "done" state (Succeeded True/False) it sent to any client in a list
- * page or a watch event. That is the ground truth of "the watcher could see
- * this run complete" for the tests.
+ * It also records what a watcher provably received: `delivered` maps a
+ * run's uid to the last "done" state (Succeeded True/False) that reached a
+ * client, in a list page or a watch event. Bytes written to a socket can be
+ * lost with it, so a state counts only once the client acknowledges it the
+ * way the protocol lets it: a watch resumed from resourceVersion r
+ * acknowledges the events of the previous watch session up to r (a client
+ * only resumes from a version it received), a list page is acknowledged by
+ * the request for the next page, and the last page by a watch from the
+ * list's resourceVersion. That is the ground truth of "the watcher saw this
+ * run complete" for the tests.
  *
  * Objects are kept as JSON text plus a few parsed fields, so 100k runs of
  * ~11 KB cost about a gigabyte and no more (the benchmark runs it in a
@@ -75,7 +81,13 @@ interface HistoryEvent {
   entry: Entry;
 }
 
+interface Session {
+  start: number;
+  entries: Array<{ rv: number; uid: string; done: string }>;
+}
+
 interface Watch {
+  session: Session;
   res: http.ServerResponse;
   resource: string;
   version: string;
@@ -198,8 +210,12 @@ export class FakeKube {
   private stopped = false;
   private podLogs = new Map<string, string>();
   port = 0;
-  /** uid -> "True:Succeeded" etc.: the done state last delivered to a client (list or watch). */
+  /** uid -> "True:Succeeded" etc.: the done state a client acknowledged receiving (list or watch). */
   readonly delivered = new Map<string, string>();
+  /** Per resource, the latest watch session: where it started and the done states written on it. */
+  private readonly sessions = new Map<string, Session>();
+  /** Per resource and list resourceVersion, the done states written in its pages. */
+  private readonly listPages = new Map<string, Map<number, Array<{ uid: string; done: string }>>>();
   /** Requests by kind, e.g. "list taskruns", "watch pipelineruns", "patch taskruns", "delete pipelineruns". */
   readonly requests = new Map<string, number>();
   /** Each list request's `limit` (to check pagination). */
@@ -225,6 +241,11 @@ export class FakeKube {
 
   get resourceVersion(): number {
     return this.rv;
+  }
+
+  /** Resuming from a resourceVersion below this gets 410 Gone. */
+  get compactedAt(): number {
+    return this.compactedRv;
   }
 
   async start(): Promise<this> {
@@ -599,7 +620,6 @@ export class FakeKube {
       this.count1(`get ${resource}`);
       const e = this.store.get(resource)!.get(this.key(ns, name));
       if (!e) return this.sendJson(res, 404, status(404, "NotFound", `${resource}.tekton.dev "${name}" not found`));
-      this.noteDelivered(e);
       return this.sendJson(res, 200, this.asVersion(e.text, resource, version));
     }
     if (method === "PATCH") {
@@ -678,8 +698,13 @@ export class FakeKube {
     return JSON.stringify({ ...o, apiVersion: `tekton.dev/${version}` });
   }
 
-  private noteDelivered(e: Entry): void {
-    if (e.done) this.delivered.set(e.uid, e.done);
+  /** A watch from `rv`: acknowledges what the previous session of `resource` sent up to `rv`, and a list taken at `rv`. */
+  private acknowledge(resource: string, rv: number): void {
+    const prev = this.sessions.get(resource);
+    if (prev && rv >= prev.start) for (const x of prev.entries) if (x.rv <= rv) this.delivered.set(x.uid, x.done);
+    const pages = this.listPages.get(resource)?.get(rv);
+    if (pages) for (const x of pages) this.delivered.set(x.uid, x.done);
+    this.listPages.get(resource)?.delete(rv);
   }
 
   private sortedKeys(resource: string): string[] {
@@ -715,7 +740,12 @@ export class FakeKube {
       if (listRv < this.compactedRv) {
         return this.sendJson(res, 410, status(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."));
       }
+      // Asking for the next page acknowledges the pages before it.
+      for (const x of this.listPages.get(resource)?.get(listRv) ?? []) this.delivered.set(x.uid, x.done);
     }
+    if (!this.listPages.has(resource)) this.listPages.set(resource, new Map());
+    const pageLog = this.listPages.get(resource)!;
+    if (!pageLog.has(listRv)) pageLog.set(listRv, []);
     const keys = this.sortedKeys(resource);
     const map = this.store.get(resource)!;
     // First key strictly after `after`.
@@ -741,7 +771,7 @@ export class FakeKube {
         break;
       }
       items.push(this.asVersion(e.text, resource, version));
-      this.noteDelivered(e);
+      if (e.done) pageLog.get(listRv)!.push({ uid: e.uid, done: e.done });
       last = k;
     }
     const k = KINDS[resource]!;
@@ -781,9 +811,12 @@ export class FakeKube {
       res.end(JSON.stringify({ type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${this.compactedRv})`) }) + "\n");
       return;
     }
+    if (fromRv !== null) this.acknowledge(resource, fromRv);
+    const session: Session = { start: fromRv ?? 0, entries: [] };
+    this.sessions.set(resource, session);
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
     res.flushHeaders();
-    const w: Watch = { res, resource, version, ns, selector, queue: [], closed: false, timers: [] };
+    const w: Watch = { session, res, resource, version, ns, selector, queue: [], closed: false, timers: [] };
     this.watches.add(w);
     res.on("close", () => this.closeWatch(w));
     req.on("close", () => this.closeWatch(w));
@@ -823,11 +856,11 @@ export class FakeKube {
     if (!this.stalled) this.flush(w);
   }
 
-  /** Writes the queued lines; an event counts as delivered once written to the connection. */
+  /** Writes the queued lines; their done states wait in the session for the client's acknowledgement. */
   private flush(w: Watch): void {
     if (w.closed || w.queue.length === 0) return;
     w.res.write(w.queue.map((q) => q.line).join("\n") + "\n");
-    for (const q of w.queue) if (q.entry) this.noteDelivered(q.entry);
+    for (const q of w.queue) if (q.entry?.done) w.session.entries.push({ rv: q.entry.rv, uid: q.entry.uid, done: q.entry.done });
     w.queue = [];
   }
 
@@ -839,6 +872,11 @@ export class FakeKube {
     this.watches.delete(w);
     if (graceful) w.res.end();
     else w.res.destroy();
+  }
+
+  /** Resources with at least one open watch stream. */
+  watchedResources(): Set<string> {
+    return new Set([...this.watches].map((w) => w.resource));
   }
 
   /** Open watch streams, by resource. */
