@@ -148,6 +148,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
     const rss = ing.peakRssKiB! * 1024;
     out.push({ goal: "server RSS ≤ 150 MB during ingest", measured: `${(rss / 1e6).toFixed(0)} MB (${fmtMB(rss)} MiB) peak`, met: rss <= 150e6 });
   }
+  out.push(...(reports.get("filters")?.goals ?? []));
   out.push(...(reports.get("rest")?.goals ?? []));
   out.push(...(reports.get("watch")?.goals ?? []));
   const floor = b?.pageFloorP50;
