@@ -45,6 +45,9 @@ interface Candidate {
 }
 
 const MAX_CANDIDATES = 50_000;
+/** How long a deleted run is not offered again (late events and sweeps). */
+const SETTLED_MS = 10 * 60_000;
+const SETTLED_MAX = 10_000;
 
 export interface CleanerDeps {
   cluster: string;
@@ -117,6 +120,13 @@ export class Cleaner {
   private readonly now: () => number;
   /** Runs deleted, for status. */
   deleted = 0;
+  /**
+   * Runs being deleted now or deleted in the last few minutes, by uid. A sweep
+   * or a late watch event can still carry such a run (its list was taken
+   * before the delete); without this it would be offered again and deleted a
+   * second time (a wasted call answered 404). Bounded: oldest dropped first.
+   */
+  private readonly settled = new Map<string, number>();
 
   constructor(private readonly d: CleanerDeps) {
     this.now = d.now ?? Date.now;
@@ -144,6 +154,7 @@ export class Cleaner {
     if (!this.enabled || this.stopped) return;
     const m = obj.metadata ?? {};
     if (!m.uid || !m.name || !m.namespace || !m.resourceVersion) return;
+    if (this.isSettled(m.uid)) return;
     if (!isDone(obj) || m.deletionTimestamp) return this.forget(m.uid);
     if (pipelineRunOwner(obj)) return;
     if (this.d.spec.checkOwner && (m.ownerReferences ?? []).length > 0) return;
@@ -159,6 +170,20 @@ export class Cleaner {
 
   forget(uid: string): void {
     this.byUid.delete(uid);
+  }
+
+  private isSettled(uid: string): boolean {
+    const until = this.settled.get(uid);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.settled.delete(uid);
+    return false;
+  }
+
+  private settle(uid: string, forMs: number): void {
+    this.settled.delete(uid);
+    this.settled.set(uid, this.now() + forMs);
+    if (this.settled.size > SETTLED_MAX) this.settled.delete(this.settled.keys().next().value!);
   }
 
   get pending(): number {
@@ -219,10 +244,12 @@ export class Cleaner {
       const c = this.pop()!;
       if (this.byUid.get(c.uid) !== c) continue;
       this.byUid.delete(c.uid);
+      this.settle(c.uid, SETTLED_MS); // offers that arrive while the delete is in flight are dropped
       const outcome = await this.tryDelete(c).catch((e) => {
         log.warn("cleanup: deleting a run failed; will retry", { cluster: this.d.cluster, name: c.name, namespace: c.ns, error: (e as Error).message });
         return "retry" as const;
       });
+      if (outcome !== "deleted") this.settled.delete(c.uid); // not deleted: its next state may qualify
       if (outcome === "retry" && !this.byUid.has(c.uid)) {
         const again = { ...c, due: this.now() + Math.min(this.d.spec.requeueMs, 30_000) };
         this.byUid.set(c.uid, again);
