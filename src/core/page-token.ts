@@ -14,7 +14,7 @@ const MAC_BYTES = 16;
 const VERSION = 1;
 
 export interface PageTokenState {
-  kind: "results" | "records";
+  kind: "results" | "records" | "logs";
   parent: string;
   filter: string;
   order: Order | null;

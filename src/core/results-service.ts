@@ -275,7 +275,7 @@ export class ResultsService {
   // ---- shared lister -------------------------------------------------------
 
   private async list<T extends ResultResource | RecordResource>(
-    kind: "results" | "records",
+    kind: "results" | "records" | "logs",
     req: ListInput,
     parent: string,
     fields: readonly OrderField[],

@@ -22,7 +22,7 @@ export interface ListQuery {
   limit: number;
 }
 
-export interface WriteTx {
+export interface WriteTx extends LogWriteTx {
   getResult(parent: string, name: string): ResultResource | null;
   /** Throws already_exists when (parent, name) is taken. */
   insertResult(r: ResultResource): void;
@@ -47,7 +47,7 @@ export interface Keyed<T> {
   keys: Array<number | null>;
 }
 
-export interface Store {
+export interface Store extends LogStore {
   /** Whether `text` is one strict RFC 8259 JSON document. */
   isJson(text: string): boolean;
   write<T>(fn: (tx: WriteTx) => T): Promise<T>;
@@ -59,4 +59,76 @@ export interface Store {
   summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
   /** Secret for signing page tokens; stable for the life of the database. */
   readonly pageTokenKey: Uint8Array;
+}
+
+// ---- logs -------------------------------------------------------------------
+
+/**
+ * One stream of a log's bytes: an UpdateLog upload, or one container's
+ * output captured by the watcher. A log is its parts in `idx` order.
+ */
+export interface LogPart {
+  id: number;
+  idx: number;
+  /** An upload still arriving: not part of the log until committed. */
+  staging: boolean;
+  /** Step or sidecar name of a captured container; "" for uploads (rendered verbatim). */
+  label: string;
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  /** Raw bytes stored. */
+  bytes: number;
+  /** Newlines stored. */
+  lines: number;
+  /** The last byte stored is not a newline. */
+  openLine: boolean;
+  /** Chunks stored (the next chunk's sequence number). */
+  chunks: number;
+  /** Where the source has got to (opaque to the store), for resuming a capture. */
+  resume: string | null;
+  /** The source has ended; nothing more will be appended. */
+  done: boolean;
+  note: string | null;
+}
+
+export interface LogPartInput {
+  idx: number;
+  staging: boolean;
+  label: string;
+  source?: { namespace: string; pod: string; container: string };
+}
+
+/** Bytes to add at the end of a part, with the new resume position (captures). */
+export interface LogAppend {
+  part: number;
+  data: Uint8Array;
+  resume?: string | null;
+  done?: boolean;
+  note?: string | null;
+}
+
+/** Log operations inside a write job (atomic with the record writes of the same job). */
+export interface LogWriteTx {
+  /** Every part of the record's log, staging ones included, in idx order. */
+  logParts(recordUid: string): LogPart[];
+  /** Throws not_found when the record is gone. */
+  insertLogPart(recordUid: string, p: LogPartInput): LogPart;
+  /** Makes a staged upload part of the log. */
+  commitLogPart(id: number): void;
+  deleteLogPart(id: number): void;
+  setLogPartState(id: number, s: { done?: boolean; note?: string | null; resume?: string | null }): void;
+}
+
+export interface LogStore {
+  /** Compresses and appends one chunk; throws not_found when the part (or its record) is gone. */
+  appendLog(a: LogAppend): Promise<LogPart>;
+  /** Committed parts of a record's log, in idx order. */
+  logParts(recordUid: string): Promise<LogPart[]>;
+  /** One chunk's bytes, decompressed; null when it is gone (deleted meanwhile). */
+  readLogChunk(part: number, seq: number): Uint8Array | null;
+  /** Captured parts of a pod's container, newest first, with their Log record's uid. */
+  findLogPartsBySource(namespace: string, pod: string, container: string): Promise<Array<LogPart & { recordUid: string }>>;
+  /** The Log records (v1alpha3) of one Result whose spec.resource.uid is `runUid`, or all of them when null. */
+  logRecordsOfResult(parent: string, result: string, runUid: string | null): Promise<RecordResource[]>;
 }

@@ -8,7 +8,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
 import { formatRecordName, formatResultName } from "../core/names.ts";
-import type { Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
+import type { Keyed, ListQuery, LogAppend, LogPart, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
 import { buildListQueries, orderColumn } from "./list-sql.ts";
@@ -24,6 +24,7 @@ import {
   type ResultRow,
 } from "./rows.ts";
 import { Writer } from "./writer.ts";
+import { compressChunk, countNewlines, LogSql } from "./log-sql.ts";
 import type { Segment } from "./read-job.ts";
 import { InlineReaders, type Readers } from "./readers.ts";
 import type { TranslateOptions } from "./filter/translate.ts";
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   readonly pageTokenKey: Uint8Array;
   private readonly writer: Writer;
   private readonly tx: WriteTx;
+  private readonly logs: LogSql;
   private readonly s: {
     getResult: Statement<ResultRow, [string, string]>;
     insertResult: Statement<unknown, [Params]>;
@@ -101,6 +103,7 @@ export class SqliteStore implements Store {
       ),
       deleteRecord: db.prepare("DELETE FROM records WHERE parent = ? AND result_name = ? AND name = ?"),
     };
+    this.logs = new LogSql(db);
     this.tx = this.makeTx();
   }
 
@@ -150,7 +153,39 @@ export class SqliteStore implements Store {
         }
       },
       deleteRecord: (parent, result, name) => s.deleteRecord.run(parent, result, name).changes > 0,
+      logParts: (uid) => this.logs.logParts(uid),
+      insertLogPart: (uid, p) => this.logs.insertLogPart(uid, p),
+      commitLogPart: (id) => this.logs.commitLogPart(id),
+      deleteLogPart: (id) => this.logs.deleteLogPart(id),
+      setLogPartState: (id, st) => this.logs.setLogPartState(id, st),
     };
+  }
+
+  // ---- logs ------------------------------------------------------------------
+
+  /** Compression runs before the write job, so the write lock is held only for the insert. */
+  appendLog(a: LogAppend): Promise<LogPart> {
+    const data = a.data;
+    const compressed = data.byteLength > 0 ? compressChunk(data) : null;
+    const lines = data.byteLength > 0 ? countNewlines(data) : 0;
+    const openLine = data.byteLength > 0 && data[data.byteLength - 1] !== 10;
+    return this.writer.submit(() => this.logs.append(a, compressed, lines, openLine));
+  }
+
+  async logParts(recordUid: string): Promise<LogPart[]> {
+    return this.logs.committedParts(recordUid);
+  }
+
+  readLogChunk(part: number, seq: number): Uint8Array | null {
+    return this.logs.readChunk(part, seq);
+  }
+
+  async findLogPartsBySource(namespace: string, pod: string, container: string) {
+    return this.logs.bySource(namespace, pod, container);
+  }
+
+  async logRecordsOfResult(parent: string, result: string, runUid: string | null): Promise<RecordResource[]> {
+    return this.logs.logRecords(parent, result, runUid);
   }
 
   isJson(text: string): boolean {

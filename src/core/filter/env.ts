@@ -6,7 +6,11 @@
  */
 import { Environment } from "@marcbachmann/cel-js";
 
-export type FilterTarget = "results" | "records";
+/**
+ * "logs" is ListLogs: the records environment, but `name` is the full record
+ * name ("p/results/r/records/x"), as upstream's ListLogs filters see it.
+ */
+export type FilterTarget = "results" | "records" | "logs";
 
 export const RUN_TYPE_CONSTANTS = {
   PIPELINE_RUN: "tekton.dev/v1.PipelineRun",

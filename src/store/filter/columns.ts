@@ -102,8 +102,17 @@ const RECORDS: TableSpec = {
   generated: RECORD_GENERATED as Map<string, GeneratedColumn>,
 };
 
-export function tableSpec(target: "results" | "records"): TableSpec {
-  return target === "results" ? RESULTS : RECORDS;
+/** ListLogs: records, with `name` the full record name (upstream's ListLogs environment). */
+const LOGS: TableSpec = {
+  ...RECORDS,
+  scalars: {
+    ...RECORDS.scalars,
+    name: { kind: "string", sql: "(records.parent || '/results/' || records.result_name || '/records/' || records.name)" },
+  },
+};
+
+export function tableSpec(target: "results" | "records" | "logs"): TableSpec {
+  return target === "results" ? RESULTS : target === "logs" ? LOGS : RECORDS;
 }
 
 /** Longest string value (in characters) the key/value side tables hold (migration 0003). */
