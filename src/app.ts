@@ -5,9 +5,11 @@
  */
 import type { Database } from "bun:sqlite";
 import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
+import { logsRpc } from "./api/logs-rpc.ts";
 import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
+import { LogsService } from "./core/logs-service.ts";
 import { ResultsService } from "./core/results-service.ts";
 import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
@@ -26,6 +28,7 @@ export interface App {
   httpPort: number;
   rest: RunningRestServer;
   results: ResultsService;
+  logs: LogsService;
   db: Database;
   /** The cluster watcher; null when no cluster is configured. */
   watcher: Watcher | null;
@@ -80,18 +83,21 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const store = new SqliteStore(db, readers ?? undefined);
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
+  const logs = new LogsService(store, clock);
   const metrics = new Registry();
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
-      rpc: resultsRpc(results),
+      rpc: new Map([...resultsRpc(results), ...logsRpc(logs)]),
+      logs,
+      dashboardLogsPrefix: cfg.dashboardLogsPrefix,
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
     });
@@ -126,6 +132,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     httpPort: rest.port,
     rest,
     results,
+    logs,
     db,
     watcher,
     metrics,

@@ -26,6 +26,8 @@ export interface Config {
   contexts: string[];
   /** Watch config file (clusters with their own kubeconfig, namespaces, options). */
   watchConfig: string | null;
+  /** Path prefix of the Tekton Dashboard's external-logs route on the REST port ("" = off). */
+  dashboardLogsPrefix: string;
 }
 
 export const defaultConfig: Config = {
@@ -39,6 +41,7 @@ export const defaultConfig: Config = {
   kubeconfig: null,
   contexts: [],
   watchConfig: null,
+  dashboardLogsPrefix: "/logs",
 };
 
 export class ConfigError extends Error {}
@@ -101,6 +104,17 @@ function parsePath(raw: string, source: string): string {
   return raw;
 }
 
+/** "/logs", "/x/y"; "" turns the route off. */
+export function parseUrlPrefix(raw: string, source: string): string {
+  const t = raw.trim().replace(/\/+$/, "");
+  if (t === "") return "";
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(t)) throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not a URL path (example: /logs; empty turns it off)`);
+  if (t.startsWith("/apis") || ["/healthz", "/metrics", "/docs", "/openapi.json"].includes(t)) {
+    throw new ConfigError(`${source}: ${JSON.stringify(raw)} is taken by the API`);
+  }
+  return t;
+}
+
 function parseContext(raw: string, source: string): string {
   if (raw.trim() === "") throw new ConfigError(`${source}: a context name must not be empty`);
   return raw.trim();
@@ -159,6 +173,13 @@ export const settings: Setting[] = [
     env: "HINDSIGHT_WATCH_CONFIG",
     help: "YAML file listing clusters to watch, each with its own kubeconfig, context, namespaces and options",
     parse: parsePath,
+  },
+  {
+    key: "dashboardLogsPrefix",
+    flag: "dashboard-logs-prefix",
+    env: "HINDSIGHT_DASHBOARD_LOGS_PREFIX",
+    help: "path of the Tekton Dashboard external-logs route on the REST port (GET <prefix>/<namespace>/<pod>/<container>); empty: off",
+    parse: parseUrlPrefix,
   },
 ];
 

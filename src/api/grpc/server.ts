@@ -5,17 +5,22 @@
  * they do not hold it open.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { LogsService } from "../../core/logs-service.ts";
 import type { ResultsService } from "../../core/results-service.ts";
 import { file_api } from "../../gen/api_pb.ts";
+import { file_log } from "../../gen/log_pb.ts";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
+import { logsService, logsV1alpha3Service } from "./logs.ts";
 import { resultsService } from "./results.ts";
 import { log } from "../../log.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
+export const LOGS_SERVICE = "tekton.results.v1alpha2.Logs";
+export const LOGS_V1ALPHA3_SERVICE = "tekton.results.v1alpha3.Logs";
 
 // grpc-js logs plain text to stderr; route it into the structured log so
 // every line stays one JSON object.
@@ -31,6 +36,7 @@ export interface GrpcServerOptions {
   listen: string;
   maxReceiveBytes: number;
   results: ResultsService;
+  logs: LogsService;
 }
 
 export interface RunningGrpcServer {
@@ -54,10 +60,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   };
 
   add(RESULTS_SERVICE, resultsService(opts.results));
+  // Both Logs services: upstream registers one or the other (§1.2, §1.3); serving
+  // both lets the current and the deprecated tkn-results read the same logs.
+  add(LOGS_SERVICE, logsService(opts.logs));
+  add(LOGS_V1ALPHA3_SERVICE, logsV1alpha3Service(opts.logs));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(
-    [file_api, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
+    [file_api, file_log, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
     () => services,
   );
   const [r1, r1alpha] = reflection.services();
@@ -69,6 +79,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   );
   health.set("", HealthStatus.SERVING);
   health.set(RESULTS_SERVICE, HealthStatus.SERVING);
+  health.set(LOGS_SERVICE, HealthStatus.SERVING);
+  health.set(LOGS_V1ALPHA3_SERVICE, HealthStatus.SERVING);
 
   return {
     port,

@@ -10,7 +10,8 @@
  */
 import { Elysia } from "elysia";
 import { AppError, invalidArgument, notFound } from "../../core/errors.ts";
-import { Results } from "../../gen/api_pb.ts";
+import type { LogsService } from "../../core/logs-service.ts";
+import { Logs, Results, type DeleteLogRequest } from "../../gen/api_pb.ts";
 import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.ts";
 import { parseFieldPaths } from "../field-mask.ts";
 import type { CallContext, Rpc } from "../results-rpc.ts";
@@ -21,6 +22,7 @@ import { encodeMessage } from "./json.ts";
 import { openApiDocument } from "./openapi.ts";
 import { buildRequest } from "./request.ts";
 import { deriveRoutes, FIELDS_PARAM, type Route } from "./routes.ts";
+import { logResponse } from "./log-routes.ts";
 
 /** Longest request target (path and query) answered; longer ones get 414. Bun itself refuses headers over 16 KiB. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -34,9 +36,13 @@ export interface RestAppOptions {
   health: (service: string) => Serving | undefined;
   /** Prometheus text for GET /metrics (the watcher's counters), when there is any. */
   metrics?: () => string;
+  /** GetLog over HTTP and the Dashboard route; without it neither is served. */
+  logs?: LogsService;
+  /** Path prefix of the Dashboard's external-logs route; "" for none. */
+  dashboardLogsPrefix?: string;
 }
 
-export const API_ROUTES: readonly Route[] = deriveRoutes([Results]);
+export const API_ROUTES: readonly Route[] = deriveRoutes([Results, Logs]);
 
 const json = (status: number, body: string) => new Response(body, { status, headers: { "content-type": JSON_TYPE } });
 
@@ -104,6 +110,8 @@ export function buildRestApp(opts: RestAppOptions) {
   const paths = new Set<string>();
   for (const route of API_ROUTES) {
     const rpc = opts.rpc.get(route.method.localName);
+    // The Logs routes are served when the Logs handlers are given; every Results route must be.
+    if (!rpc && route.method.parent.typeName === Logs.typeName) continue;
     if (!rpc) throw new Error(`no handler for ${route.method.name}`);
     const where = `${route.verb} ${route.path.text}`;
     const handler = async ({ request, params, query }: { request: Request; params: Record<string, string>; query: Record<string, unknown> }) => {
@@ -120,6 +128,42 @@ export function buildRestApp(opts: RestAppOptions) {
     };
     app.route(route.verb, route.path.routerPath, handler, { query: route.querySchema, parse: "none" });
     paths.add(route.path.routerPath);
+  }
+
+  const logs = opts.logs;
+  if (logs) {
+    // GetLog is server-streaming, so not among the derived routes: it shares DeleteLog's path template.
+    const del = API_ROUTES.find((r) => r.method.localName === "deleteLog")!;
+    const where = `GET ${del.path.text}`;
+    app.get(
+      del.path.routerPath,
+      async ({ params }: { params: Record<string, string> }) => {
+        try {
+          const req = buildRequest(del, params, {}, undefined) as DeleteLogRequest;
+          return await logResponse(await logs.openLog(req.name), where);
+        } catch (e) {
+          return errorResponse(e, where);
+        }
+      },
+      { parse: "none" },
+    );
+    const prefix = opts.dashboardLogsPrefix ?? "";
+    if (prefix !== "") {
+      const dash = `${prefix}/:namespace/:pod/:container`;
+      app.get(
+        dash,
+        async ({ params }: { params: Record<string, string> }) => {
+          try {
+            const dec = (s: string) => decodeURIComponent(s);
+            return await logResponse(await logs.openContainerLog(dec(params.namespace!), dec(params.pod!), dec(params.container!)), `GET ${dash}`);
+          } catch (e) {
+            return errorResponse(e, `GET ${dash}`);
+          }
+        },
+        { parse: "none" },
+      );
+      paths.add(dash);
+    }
   }
 
   const doc = openApiDocument(API_ROUTES);
