@@ -21,6 +21,7 @@ import { SqliteStore } from "./store/sqlite-store.ts";
 import { SqliteWatchState } from "./store/watch-state.ts";
 import type { ClusterSpec } from "./watch/config.ts";
 import type { Watcher } from "./watch/watcher.ts";
+import type { LogCaptureOptions } from "./watch/log-capture.ts";
 
 export interface App {
   grpcPort: number;
@@ -43,6 +44,8 @@ export interface AppDeps {
   ids?: IdGenerator;
   /** Clusters to watch, given directly (tests); otherwise they come from the config's flags and watch file. */
   clusters?: ClusterSpec[];
+  /** Log capture timings (tests). */
+  logCapture?: Partial<LogCaptureOptions>;
 }
 
 /** The clusters the config asks for (flags and watch file), or [] for none. */
@@ -110,6 +113,9 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
           results,
           progress: new SqliteWatchState(db, store),
           registry: metrics,
+          logsService: logs,
+          ids,
+          logCapture: deps.logCapture,
         });
       } catch (e) {
         await rest.shutdown(0);

@@ -365,12 +365,21 @@ export class LogsService {
     return this.store.getRecord(m[1]!, m[2]!, m[3]!);
   }
 
-  /** Every part of a capture (by idx), creating those missing. */
+  /** The parts of a capture, one per container (matched by container name), creating those missing. */
   async captureParts(recordUid: string, wanted: LogPartInput[]): Promise<LogPart[]> {
     return this.store.write((tx) => {
-      const have = new Map(tx.logParts(recordUid).map((p) => [p.idx, p]));
-      return wanted.map((w) => have.get(w.idx) ?? tx.insertLogPart(recordUid, w));
+      const have = tx.logParts(recordUid);
+      const key = (p: { idx: number; container?: string | null }) => p.container ?? `#${p.idx}`;
+      const byKey = new Map(have.map((p) => [key(p), p]));
+      return wanted.map((w) => byKey.get(key({ idx: w.idx, container: w.source?.container ?? null })) ?? tx.insertLogPart(recordUid, w));
     });
+  }
+
+  /** The Log records of a Result: which run each is about, and whether it is stored. */
+  async logsOfResult(resultName: string): Promise<Array<{ kind: string; name: string; uid: string; stored: boolean }>> {
+    const n = parseResultName(resultName, "result");
+    const recs = await this.store.logRecordsOfResult(n.parent, n.result, null);
+    return recs.map((r) => ({ ...logResource(r), stored: logStatusOf(r).isStored }));
   }
 
   async appendCaptured(part: number, data: Uint8Array, state: { resume?: string | null; done?: boolean; note?: string | null }): Promise<LogPart> {

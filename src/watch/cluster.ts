@@ -5,11 +5,14 @@
  * (annotations, finalizers, event lists, cleanup). Clusters share nothing
  * but the store: an unreachable cluster only ever retries its own calls.
  */
+import type { IdGenerator } from "../core/clock.ts";
 import { AppError } from "../core/errors.ts";
+import type { LogsService } from "../core/logs-service.ts";
 import type { ResultsService } from "../core/results-service.ts";
 import type { Upserter } from "../core/upsert.ts";
 import { log } from "../log.ts";
 import { Cleaner, NO_LOG_CAPTURE, type LogCapture } from "./cleanup.ts";
+import { LogCapturer, type LogCaptureOptions } from "./log-capture.ts";
 import type { ClusterSpec } from "./config.ts";
 import { KubeClient, KubeError, type Gvr } from "./kube.ts";
 import {
@@ -19,6 +22,8 @@ import {
   eventListNameOf,
   finalizerFor,
   isDone,
+  logNameOf,
+  logRecordNameOf,
   recordNameOf,
   recordTypeOf,
   recordValueOf,
@@ -37,7 +42,11 @@ export interface ClusterDeps {
   results: ResultsService;
   progress: ProgressStore;
   metrics: WatchMetrics;
+  /** Replaces log capture (tests of cleanup); otherwise capture runs when the spec asks and `logsService` is given. */
   logs?: LogCapture;
+  logsService?: LogsService;
+  ids?: IdGenerator;
+  logCapture?: Partial<LogCaptureOptions>;
 }
 
 export type ClusterState = "starting" | "running" | "degraded" | "unreachable" | "stopped";
@@ -95,6 +104,8 @@ export class ClusterWatcher {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
   private readonly labels: { cluster: string };
+  /** Log capture; null when off for this cluster. */
+  readonly capture: LogCapturer | null;
 
   constructor(
     readonly spec: ClusterSpec,
@@ -116,6 +127,18 @@ export class ClusterWatcher {
       summaryAnnotations: spec.summaryAnnotations,
     };
     this.labels = { cluster: spec.name };
+    this.capture =
+      spec.logs && deps.logsService && deps.ids && !deps.logs
+        ? new LogCapturer({
+            cluster: spec.name,
+            client: this.client,
+            logs: deps.logsService,
+            ids: deps.ids,
+            resultUid: async (name) => (await deps.results.getResult(name).catch(() => null))?.uid ?? null,
+            resultNameOf: (obj) => resultNameOf(obj, this.mapping),
+            options: { backoffInitialMs: spec.tuning.backoffInitialMs, ...deps.logCapture },
+          })
+        : null;
     deps.metrics.connected.set(this.labels, 0);
     deps.metrics.lag.set(this.labels, 0);
     this.cleaner = new Cleaner({
@@ -125,7 +148,7 @@ export class ClusterWatcher {
       results: deps.results,
       mapping: this.mapping,
       metrics: deps.metrics,
-      logs: deps.logs ?? NO_LOG_CAPTURE,
+      logs: deps.logs ?? this.capture ?? NO_LOG_CAPTURE,
       storeEvents: spec.storeEvents,
       gvrFor: (kind) => this.gvrs.get(kind) ?? null,
       sweepGvrs: () => [...this.gvrs.values()],
@@ -148,6 +171,7 @@ export class ClusterWatcher {
     this.abort.abort();
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.boot;
+    await this.capture?.stop();
     await this.cleaner.stop();
     await Promise.all(this.streams.map((s) => s.stop()));
     this.deps.metrics.connected.set(this.labels, 0);
@@ -264,6 +288,8 @@ export class ClusterWatcher {
     const wrote = out.record !== "unchanged";
     if (wrote) this.deps.metrics.written.inc({ cluster: this.name, resource: gvr.plural });
     this.deps.metrics.latency.observe(this.labels, (performance.now() - job.receivedAt) / 1000);
+    // Capture starts (or learns of the new state) without waiting: storing the run never waits for logs.
+    this.capture?.observe(obj, resultName, out.resultUid, job.type === "DELETED");
     if (job.type === "DELETED") {
       this.cleaner.forget(obj.metadata?.uid ?? "");
       return wrote;
@@ -274,7 +300,8 @@ export class ClusterWatcher {
     try {
       let eventList: string | null = null;
       if (this.spec.storeEvents && isDone(obj)) eventList = await this.storeEvents(obj, resultName, out.resultUid);
-      await this.patchRun(obj, gvr, resultName, recordName, eventList);
+      const logName = this.capture && obj.kind !== "CustomRun" ? logNameOf(logRecordNameOf(obj, resultName, out.resultUid)) : null;
+      await this.patchRun(obj, gvr, resultName, recordName, eventList, logName);
     } catch (e) {
       if (!(e instanceof KubeError) || e.transient) throw e;
       log.warn("a stored run's follow-up was refused by the cluster", { cluster: this.name, namespace: obj.metadata?.namespace, name: obj.metadata?.name, error: e.message });
@@ -317,13 +344,14 @@ export class ClusterWatcher {
    * the resourceVersion just stored as a precondition; on a conflict a newer
    * state is on its way and will come through here again.
    */
-  private async patchRun(obj: KubeObject, gvr: Gvr, resultName: string, recordName: string, eventList: string | null): Promise<void> {
+  private async patchRun(obj: KubeObject, gvr: Gvr, resultName: string, recordName: string, eventList: string | null, logName: string | null): Promise<void> {
     const m = obj.metadata ?? {};
     const deleting = !!m.deletionTimestamp;
     const patch: { annotations?: Record<string, string>; finalizers?: string[]; resourceVersion?: string } = {};
     if (this.spec.writeAnnotations && !deleting) {
       const want: Record<string, string> = { [ANNOTATION.result]: resultName, [ANNOTATION.record]: recordName };
       if (eventList) want[ANNOTATION.eventList] = eventList;
+      if (logName) want[ANNOTATION.log] = logName;
       const diff = Object.entries(want).filter(([k, v]) => m.annotations?.[k] !== v);
       if (diff.length) patch.annotations = Object.fromEntries(diff);
     }

@@ -15,6 +15,7 @@
  *         writeAnnotations: true        # results.tekton.dev/result and /record on the runs
  *         storeEvents: true             # a results.tekton.dev/v1.EventList record per finished run
  *         finalizers: true              # hold deletion of each run until it is stored
+ *         logs: true                    # capture step and sidecar logs while runs execute (default)
  *         cleanup:
  *           gracePeriod: 10m            # delete completed runs this long after completion, once stored
  *     defaults:                          # options applied to every cluster (flags' clusters too)
@@ -49,6 +50,8 @@ export interface ClusterSpec {
   writeAnnotations: boolean;
   storeEvents: boolean;
   finalizers: boolean;
+  /** Capture each TaskRun's step and sidecar logs while it runs (spec §8.6, followed live). */
+  logs: boolean;
   cleanup: CleanupSpec;
   tuning: StreamTuning;
 }
@@ -64,6 +67,7 @@ export const DEFAULT_CLUSTER: Omit<ClusterSpec, "name" | "kubeconfig" | "context
   writeAnnotations: false,
   storeEvents: false,
   finalizers: false,
+  logs: true,
   cleanup: { gracePeriodMs: 0, checkOwner: true, requeueMs: 10 * 60_000, labelSelector: null },
   tuning: { ...DEFAULT_TUNING },
 };
@@ -117,6 +121,7 @@ const CLUSTER_KEYS = new Set([
   "writeAnnotations",
   "storeEvents",
   "finalizers",
+  "logs",
   "cleanup",
   "watch",
 ]);
@@ -145,6 +150,7 @@ function applyOptions(base: Omit<ClusterSpec, "name" | "kubeconfig" | "context">
   if (r.writeAnnotations !== undefined) out.writeAnnotations = bool(r.writeAnnotations, `${where}.writeAnnotations`);
   if (r.storeEvents !== undefined) out.storeEvents = bool(r.storeEvents, `${where}.storeEvents`);
   if (r.finalizers !== undefined) out.finalizers = bool(r.finalizers, `${where}.finalizers`);
+  if (r.logs !== undefined) out.logs = bool(r.logs, `${where}.logs`);
   if (r.cleanup !== undefined) {
     const c = obj(r.cleanup, `${where}.cleanup`);
     for (const k of Object.keys(c)) if (!CLEANUP_KEYS.has(k)) throw new WatchConfigError(`${where}.cleanup.${k}: unknown setting (known: ${[...CLEANUP_KEYS].join(", ")})`);

@@ -398,6 +398,55 @@ export class KubeClient {
   }
 
   /**
+   * A container's log as a byte stream (spec §8.6): `timestamps` prefixes
+   * each line with its RFC 3339 time, `sinceTime` (whole seconds) skips
+   * older lines, `follow` keeps the stream open until the container ends.
+   * Throws a KubeError for HTTP errors (404: pod gone; 400: container not
+   * started or unknown) and network errors; ends normally when the server
+   * ends the stream. Chunks are read only as fast as the caller consumes them.
+   */
+  async *podLogStream(
+    namespace: string,
+    pod: string,
+    container: string,
+    o: { follow: boolean; timestamps: boolean; sinceTime?: string; signal: AbortSignal },
+  ): AsyncGenerator<Uint8Array> {
+    const q = new URLSearchParams({ container });
+    if (o.follow) q.set("follow", "true");
+    if (o.timestamps) q.set("timestamps", "true");
+    if (o.sinceTime) q.set("sinceTime", o.sinceTime);
+    const url = `${this.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${q}`;
+    let resp: Response;
+    try {
+      const a = await this.auth();
+      resp = await fetch(url, { headers: { ...a.headers, Accept: "text/plain" }, signal: o.signal, tls: a.tls } as RequestInit);
+    } catch (e) {
+      throw toKubeError(this.name, this.server, e);
+    }
+    if (resp.status !== 200) {
+      const text = await resp.text().catch(() => "");
+      const ke = toKubeError(this.name, this.server, new ApiException(resp.status, "log request failed", text, {}));
+      if (ke.status === 401) this.resetAuth();
+      throw ke;
+    }
+    const reader = resp.body!.getReader();
+    try {
+      for (;;) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          throw toKubeError(this.name, this.server, e);
+        }
+        if (chunk.done) return;
+        yield chunk.value;
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+  }
+
+  /**
    * A watch stream: NDJSON events until the server ends it, the idle timeout
    * fires, or `signal` aborts. Ends normally on a server-side close; throws a
    * KubeError for HTTP errors, network errors and idle timeouts.

@@ -340,6 +340,20 @@ export function uuidMd5(namespace: string, data: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
+/**
+ * The Log record of a run (spec §8.6): the last segment of its
+ * `results.tekton.dev/log` annotation when that is a log name, else the
+ * name-based UUID of the Result's uid and the run's uid.
+ */
+export function logRecordNameOf(o: KubeObject, resultName: string, resultUid: string): string {
+  const ann = meta(o).annotations?.[ANNOTATION.log];
+  const m = ann ? /^[a-z0-9_-]{1,63}\/results\/[a-z0-9_-]{1,63}\/logs\/([a-z0-9_-]{1,63})$/.exec(ann) : null;
+  return `${resultName}/records/${m ? m[1] : uuidMd5(resultUid, meta(o).uid ?? "")}`;
+}
+
+/** The log name (`…/logs/<id>`) of a Log record name (`…/records/<id>`). */
+export const logNameOf = (logRecordName: string) => logRecordName.replace(/\/records\/([^/]+)$/, "/logs/$1");
+
 /** The EventList record of a run (annotation first, as upstream). */
 export function eventListNameOf(o: KubeObject, resultName: string, resultUid: string): string {
   const ann = meta(o).annotations?.[ANNOTATION.eventList];

@@ -2,11 +2,14 @@
  * The cluster watcher: every configured cluster, each on its own. Built by
  * src/app.ts after the store and the core, stopped before them.
  */
+import type { IdGenerator } from "../core/clock.ts";
+import type { LogsService } from "../core/logs-service.ts";
 import type { ResultsService } from "../core/results-service.ts";
 import type { Upserter } from "../core/upsert.ts";
 import { log } from "../log.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { LogCapture } from "./cleanup.ts";
+import type { LogCaptureOptions } from "./log-capture.ts";
 import { ClusterWatcher, type ClusterStatus } from "./cluster.ts";
 import { checkClusterNames, type ClusterSpec } from "./config.ts";
 import { kubeContexts, loadKubeConfig } from "./kube.ts";
@@ -19,6 +22,10 @@ export interface WatcherDeps {
   progress: ProgressStore;
   registry: Registry;
   logs?: LogCapture;
+  /** Log capture (clusters with `logs` on) stores through this. */
+  logsService?: LogsService;
+  ids?: IdGenerator;
+  logCapture?: Partial<LogCaptureOptions>;
 }
 
 export class Watcher {

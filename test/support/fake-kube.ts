@@ -38,6 +38,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
+import { FakePodLogs } from "./fake-pod-logs.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json | undefined };
 export type Obj = { [k: string]: Json | undefined };
@@ -208,7 +209,8 @@ export class FakeKube {
   private unstall: (() => void) | null = null;
   private failures: Array<{ status: number; match?: RegExp }> = [];
   private stopped = false;
-  private podLogs = new Map<string, string>();
+  /** Pods and their container logs (follow, timestamps, sinceTime; see fake-pod-logs.ts). */
+  readonly pods = new FakePodLogs();
   port = 0;
   /** uid -> "True:Succeeded" etc.: the done state a client acknowledged receiving (list or watch). */
   readonly delivered = new Map<string, string>();
@@ -277,6 +279,7 @@ export class FakeKube {
     this.stopped = true;
     this.unstall?.();
     for (const w of this.watches) this.closeWatch(w);
+    this.pods.closeAll();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -520,8 +523,11 @@ export class FakeKube {
     });
   }
 
+  /** A pod with one terminated container that wrote `text`. */
   setPodLog(ns: string, pod: string, container: string, text: string): void {
-    this.podLogs.set(`${ns}/${pod}/${container}`, text);
+    this.pods.addPod(ns, pod, [container]);
+    this.pods.append(ns, pod, container, text);
+    this.pods.setState(ns, pod, container, "terminated");
   }
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -579,10 +585,7 @@ export class FakeKube {
     // Pod logs.
     if (method === "GET" && p[0] === "api" && p[2] === "namespaces" && p[4] === "pods" && p[6] === "log") {
       this.count1("log pods");
-      const text = this.podLogs.get(`${p[3]}/${p[5]}/${url.searchParams.get("container") ?? ""}`);
-      if (text === undefined) return this.sendJson(res, 404, status(404, "NotFound", `pods "${p[5]}" not found`));
-      res.writeHead(200, { "content-type": "text/plain" });
-      return void res.end(text);
+      return this.pods.serve(p[3]!, p[5]!, url, res, (code, reason, message) => this.sendJson(res, code, status(code, reason, message)));
     }
 
     // Resources: /apis/tekton.dev/<v>[/namespaces/<ns>]/<plural>[/<name>] or /api/v1[/namespaces/<ns>]/events

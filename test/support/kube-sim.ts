@@ -94,9 +94,14 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   }
 }
 
-/** A cluster spec with timings fit for tests (fast retries, short idle timeout, frequent saves). */
+/**
+ * A cluster spec with timings fit for tests (fast retries, short idle
+ * timeout, frequent saves). Log capture is off unless asked for: the run
+ * tests count records, and Log records would be among them
+ * (test/watch-logs.test.ts turns it on).
+ */
 export function testCluster(name: string, kubeconfig: string, over: Partial<ClusterSpec> = {}): ClusterSpec {
-  const base = structuredClone(DEFAULT_CLUSTER);
+  const base = { ...structuredClone(DEFAULT_CLUSTER), logs: false };
   return {
     name,
     kubeconfig,
