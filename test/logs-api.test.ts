@@ -261,3 +261,36 @@ describe("bytes", () => {
     expect(resp.status).toBe(404);
   });
 });
+
+test("deleting a Result removes its log bytes: the database file is smaller after VACUUM", async () => {
+  const own = await startTestServer();
+  const ownLogs = makeClient(Logs, own.address);
+  try {
+    const parent = uniqueParent();
+    const result = `${parent}/results/big`;
+    await own.client.createResult({ parent, result: { name: result } });
+    await own.client.createRecord({ parent: result, record: { name: `${result}/records/l`, data: { type: LOG_V3, value: json(logDoc("l", crypto.randomUUID())) } } });
+    // Poorly compressible bytes, so the log is a clear part of the file.
+    const msgs = Array.from({ length: 64 }, () => ({ name: `${result}/logs/l`, data: new TextEncoder().encode(crypto.getRandomValues(new Uint8Array(48 * 1024)).toBase64()) }));
+    await updateLog(ownLogs.raw, msgs);
+    const size = () => {
+      const db = new Database(own.dbPath);
+      try {
+        db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+        db.run("VACUUM");
+        db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+        return Bun.file(own.dbPath).size;
+      } finally {
+        db.close();
+      }
+    };
+    const before = size();
+    await own.client.deleteResult({ name: result });
+    expect(chunksOf(own.dbPath)).toBe(0);
+    const after = size();
+    expect(before - after).toBeGreaterThan(2 * 1024 * 1024);
+  } finally {
+    ownLogs.close();
+    await own.close();
+  }
+});
