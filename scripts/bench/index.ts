@@ -4,7 +4,7 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
@@ -12,6 +12,7 @@
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
  * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
+ * BENCH_LOGS_MB (100), BENCH_LOGS_ROUNDS (3),
  * BENCH_PROFILE=1 (ingest server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
  * BENCH_FIXTURES (the real fixtures folder, default ../shared/fixtures/real).
@@ -36,6 +37,7 @@ const BENCHES: Bench[] = [
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
   { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
   { name: "watch", aliases: ["watcher", "cluster"], file: "watch.ts" },
+  { name: "logs", aliases: ["log"], file: "logs.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -50,7 +52,7 @@ dated section below; nothing above this line is rewritten.
 ## How to run
 
     bun run bench                     # everything, ~6 min once bench-data/ is seeded
-    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
+    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs
     BENCH_SKIP_1M=1 bun run bench     # ListRecords at 100k only
     BENCH_NO_DOC=1 bun run bench ...  # print only, do not append here
 
@@ -103,6 +105,12 @@ reuse them, and re-seed when the schema version or the seeding changes.
   \`Bun.serve\` answering the same URLs with the exact bytes Hindsight
   answered (the HTTP ceiling), 8 calls in flight; rounds alternate the three
   and the best of each is reported.
+- **Logs** follows one step container whose log (generated build output,
+  \`test/support/build-log.ts\`) the fake API server already holds, from the
+  real server in its own process: capture MB/s is stored bytes over the time
+  from first to last byte stored; storage is compressed chunk bytes over raw
+  bytes (and the database file over raw bytes); GetLog reads the whole log
+  over REST and gRPC and measures the time to first byte.
 `;
 
 function git(args: string[]): string {
@@ -151,6 +159,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
   out.push(...(reports.get("filters")?.goals ?? []));
   out.push(...(reports.get("rest")?.goals ?? []));
   out.push(...(reports.get("watch")?.goals ?? []));
+  out.push(...(reports.get("logs")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.

@@ -210,7 +210,7 @@ export class LogSql implements LogWriteTx {
   }
 }
 
-/** Compresses one chunk for storage. */
-export function compressChunk(data: Uint8Array): Uint8Array {
-  return Bun.zstdCompressSync(data, { level: LOG_ZSTD_LEVEL });
+/** Compresses one chunk for storage, off the main thread. */
+export function compressChunk(data: Uint8Array): Promise<Uint8Array> {
+  return Bun.zstdCompress(data, { level: LOG_ZSTD_LEVEL });
 }

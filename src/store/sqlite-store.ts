@@ -163,13 +163,16 @@ export class SqliteStore implements Store {
 
   // ---- logs ------------------------------------------------------------------
 
-  /** Compression runs before the write job, so the write lock is held only for the insert. */
-  appendLog(a: LogAppend): Promise<LogPart> {
+  /**
+   * Compression runs before the write job, on Bun's thread pool, so neither
+   * the main thread nor the write lock waits for it.
+   */
+  async appendLog(a: LogAppend): Promise<LogPart> {
     const data = a.data;
-    const compressed = data.byteLength > 0 ? compressChunk(data) : null;
+    const compressed = data.byteLength > 0 ? await compressChunk(data) : null;
     const lines = data.byteLength > 0 ? countNewlines(data) : 0;
     const openLine = data.byteLength > 0 && data[data.byteLength - 1] !== 10;
-    return this.writer.submit(() => this.logs.append(a, compressed, lines, openLine));
+    return await this.writer.submit(() => this.logs.append(a, compressed, lines, openLine));
   }
 
   async logParts(recordUid: string): Promise<LogPart[]> {

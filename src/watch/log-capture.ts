@@ -373,12 +373,25 @@ export class LogCapturer implements LogCapture {
     const lines = new TimestampedLines(part.resume ? (JSON.parse(part.resume) as ResumePoint) : null);
     let attempt = 0;
     let firstPending = 0;
-    const flush = async (done: boolean) => {
+    // Reading goes on while the previous chunk is compressed and committed
+    // (at most two chunks in flight); chunks are stored in order.
+    let inflight: Promise<void> | null = null;
+    const flush = async (done: boolean, wait = true) => {
       const data = lines.take();
-      if (data.byteLength === 0 && !done) return;
-      part = await this.d.logs.appendCaptured(part.id, data, { resume: JSON.stringify(lines.resume), ...(done ? { done: true } : {}) });
-      this.stats.bytes += data.byteLength;
       firstPending = 0;
+      const prev = inflight;
+      if (data.byteLength > 0 || done) {
+        const resume = JSON.stringify(lines.resume);
+        const p = (async () => {
+          await prev;
+          part = await this.d.logs.appendCaptured(part.id, data, { resume, ...(done ? { done: true } : {}) });
+          this.stats.bytes += data.byteLength;
+        })();
+        p.catch(() => undefined); // awaited below or by the next flush
+        inflight = p;
+        if (wait) await p;
+        else await prev;
+      } else if (wait) await prev;
     };
     await this.slot();
     try {
@@ -393,7 +406,7 @@ export class LogCapturer implements LogCapture {
             lines.push(chunk);
             attempt = 0;
             if (lines.pending > 0 && firstPending === 0) firstPending = Date.now();
-            if (lines.pending >= this.o.flushBytes || (lines.pending > 0 && Date.now() - firstPending >= this.o.flushMs)) await flush(false);
+            if (lines.pending >= this.o.flushBytes || (lines.pending > 0 && Date.now() - firstPending >= this.o.flushMs)) await flush(false, false);
           }
           if (!follow || ended()) {
             lines.end();

@@ -194,8 +194,15 @@ export class FakePodLogs {
       if (b.ms < sinceMs) continue;
       if (!res.write(stamped ? b.stamped : b.plain)) {
         const ok = await new Promise<boolean>((resolve) => {
-          res.once("drain", () => resolve(true));
-          res.once("close", () => resolve(false));
+          const done = (v: boolean) => () => {
+            res.off("drain", onDrain);
+            res.off("close", onClose);
+            resolve(v);
+          };
+          const onDrain = done(true);
+          const onClose = done(false);
+          res.once("drain", onDrain);
+          res.once("close", onClose);
         });
         if (!ok) return;
       }
