@@ -172,6 +172,9 @@ test("a PipelineRun's log is its TaskRuns' logs in execution order with [task : 
   expect(resp.status).toBe(200);
   expect(await resp.text()).toBe("tested\n");
   expect((await fetch(`${e.srv.http}/logs/ci/${t2.pod}/step-nope`)).status).toBe(404);
+  const bad = await fetch(`${e.srv.http}/logs/ci/%E0%A4%A/step-test`);
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { code: number }).code).toBe(3);
 });
 
 test("cleanup deletes a run only once its log is stored; the log annotation is written back", async () => {

@@ -32,6 +32,8 @@ import { isDone, logRecordNameOf, succeededCondition, type KubeObject } from "./
 export interface LogCaptureOptions {
   /** Streams open at once per cluster. */
   maxFollowers: number;
+  /** Runs being captured at once per cluster (a relist of many finished runs waits its turn). */
+  maxRuns: number;
   /** Store what was read at this size... */
   flushBytes: number;
   /** ...or this long after the first byte not yet stored. */
@@ -46,6 +48,7 @@ export interface LogCaptureOptions {
 
 export const DEFAULT_LOG_CAPTURE: LogCaptureOptions = {
   maxFollowers: 256,
+  maxRuns: 1024,
   flushBytes: 256 * 1024,
   flushMs: 1000,
   settleMs: 5000,
@@ -72,11 +75,38 @@ interface ContainerRef {
   idx: number;
 }
 
+/**
+ * What capture keeps of a run's latest state: a few hundred bytes, not the
+ * object (a relist of 100k finished runs must not hold 100k documents).
+ */
+export interface RunView {
+  name: string;
+  podName: string;
+  containers: Array<ContainerRef & { state: string }>;
+  reason: string;
+  /** PipelineRuns: names of their child TaskRuns (childReferences, or v1beta1's embedded map). */
+  children: string[];
+  task: string | null;
+}
+
+export function viewOf(o: KubeObject): RunView {
+  const children = (o.status?.childReferences ?? []).filter((c) => (c.kind ?? "TaskRun") === "TaskRun" && c.name).map((c) => c.name!);
+  children.push(...Object.keys((o.status?.taskRuns as Record<string, unknown> | undefined) ?? {}));
+  return {
+    name: o.metadata?.name ?? "",
+    podName: typeof o.status?.podName === "string" ? o.status.podName : "",
+    containers: containersOf(o).map((c) => ({ ...c, state: containerState(o, c.container) })),
+    reason: succeededCondition(o)?.reason ?? "",
+    children,
+    task: o.metadata?.labels?.["tekton.dev/pipelineTask"] ?? null,
+  };
+}
+
 interface RunState {
   uid: string;
   kind: string;
   ns: string;
-  obj: KubeObject;
+  view: RunView;
   resultName: string;
   resultUid: string;
   recordName: string;
@@ -152,7 +182,7 @@ export class LogCapturer implements LogCapture {
         uid,
         kind,
         ns: obj.metadata?.namespace ?? "",
-        obj,
+        view: viewOf(obj),
         resultName,
         resultUid,
         recordName: logRecordNameOf(obj, resultName, resultUid),
@@ -168,10 +198,9 @@ export class LogCapturer implements LogCapture {
       this.runs.set(uid, r);
       const run = r;
       run.driver = this.drive(run)
-        .catch((e) => log.warn("log capture stopped for a run", { cluster: this.d.cluster, namespace: run.ns, name: obj.metadata?.name, error: e instanceof Error ? e.message : String(e) }))
+        .catch((e) => log.warn("log capture stopped for a run", { cluster: this.d.cluster, namespace: run.ns, name: run.view.name, error: e instanceof Error ? e.message : String(e) }))
         .finally(() => this.runs.delete(uid));
-    }
-    r.obj = obj;
+    } else r.view = viewOf(obj);
     r.deleted ||= deleted;
     if ((isDone(obj) || r.deleted) && r.doneAt === null) r.doneAt = Date.now();
     this.poke(r);
@@ -211,6 +240,7 @@ export class LogCapturer implements LogCapture {
       this.poke(r);
     }
     for (const q of this.queue.splice(0)) q();
+    for (const q of this.runQueue.splice(0)) q();
     await Promise.all([...this.runs.values()].map((r) => r.driver));
   }
 
@@ -248,7 +278,21 @@ export class LogCapturer implements LogCapture {
 
   // ---- one run --------------------------------------------------------------------
 
+  private activeRuns = 0;
+  private readonly runQueue: Array<() => void> = [];
+
   private async drive(r: RunState): Promise<void> {
+    if (this.activeRuns >= this.o.maxRuns) await new Promise<void>((res) => this.runQueue.push(res));
+    this.activeRuns++;
+    try {
+      await this.driveRun(r);
+    } finally {
+      this.activeRuns--;
+      this.runQueue.shift()?.();
+    }
+  }
+
+  private async driveRun(r: RunState): Promise<void> {
     // The Log record: read first (a relist of stored runs costs one read each), created when missing.
     let attempt = 0;
     while (!this.stopped) {
@@ -278,11 +322,11 @@ export class LogCapturer implements LogCapture {
   }
 
   private logDoc(r: RunState): object {
-    const m = r.obj.metadata ?? {};
+    const v = r.view;
     const id = r.recordName.slice(r.recordName.lastIndexOf("/") + 1);
     return {
-      metadata: { name: `${m.name ?? ""}-log`, namespace: r.ns, uid: id, labels: m.labels ?? {} },
-      spec: { resource: { kind: r.kind, namespace: r.ns, name: m.name ?? "", uid: r.uid }, type: "" },
+      metadata: { name: `${v.name}-log`, namespace: r.ns, uid: id, ...(v.task ? { labels: { "tekton.dev/pipelineTask": v.task } } : {}) },
+      spec: { resource: { kind: r.kind, namespace: r.ns, name: v.name, uid: r.uid }, type: "" },
       status: { size: 0, isStored: false },
     };
   }
@@ -290,9 +334,9 @@ export class LogCapturer implements LogCapture {
   private async driveTaskRun(r: RunState): Promise<void> {
     const recordUid = r.recordUid!;
     while (!this.stopped) {
-      const obj = r.obj;
-      const pod = typeof obj.status?.podName === "string" ? obj.status.podName : "";
-      const containers = pod ? containersOf(obj) : [];
+      const v = r.view;
+      const pod = v.podName;
+      const containers = pod ? v.containers : [];
       if (containers.length > 0) {
         const parts = await this.d.logs.captureParts(
           recordUid,
@@ -301,7 +345,7 @@ export class LogCapturer implements LogCapture {
         containers.forEach((c, i) => {
           const part = parts[i]!;
           if (part.done || r.followers.has(c.container)) return;
-          const state = containerState(obj, c.container);
+          const state = c.state;
           if (state === "waiting" || state === "unknown") {
             if (!this.finished(r)) return;
           }
@@ -310,7 +354,7 @@ export class LogCapturer implements LogCapture {
       }
       if (this.finished(r)) {
         if (containers.length === 0) {
-          const why = pod ? "its pod ran no containers Hindsight could see" : `it never ran a pod (${succeededCondition(obj)?.reason ?? "no reason given"})`;
+          const why = pod ? "its pod ran no containers Hindsight could see" : `it never ran a pod (${v.reason || "no reason given"})`;
           const [part] = await this.d.logs.captureParts(recordUid, [{ idx: 0, staging: false, label: "" }]);
           if (!part!.done) await this.note(part!, `no log: the TaskRun finished but ${why}`, true);
         }
@@ -340,9 +384,7 @@ export class LogCapturer implements LogCapture {
     let attempt = 0;
     while (!this.stopped) {
       if (this.finished(r)) {
-        const children = (r.obj.status?.childReferences ?? []).filter((c) => (c.kind ?? "TaskRun") === "TaskRun" && c.name).map((c) => c.name!);
-        const embedded = Object.keys((r.obj.status?.taskRuns as Record<string, unknown> | undefined) ?? {});
-        const want = new Set([...children, ...embedded]);
+        const want = new Set(r.view.children);
         const logs = await this.d.logs.logsOfResult(r.resultName);
         const stored = new Set(logs.filter((l) => l.kind === "TaskRun" && l.stored).map((l) => l.name));
         const waited = Date.now() - (r.doneAt ?? Date.now());
@@ -396,7 +438,7 @@ export class LogCapturer implements LogCapture {
     await this.slot();
     try {
       while (!this.stopped) {
-        const ended = () => this.finished(r) || containerState(r.obj, c.container) === "terminated";
+        const ended = () => this.finished(r) || r.view.containers.find((x) => x.container === c.container)?.state === "terminated";
         const follow = !ended();
         const ctl = new AbortController();
         r.aborts.set(ctl, follow);

@@ -152,10 +152,14 @@ export function buildRestApp(opts: RestAppOptions) {
       const dash = `${prefix}/:namespace/:pod/:container`;
       app.get(
         dash,
-        async ({ params }: { params: Record<string, string> }) => {
+        async ({ params }: { params: Record<string, string | null> }) => {
           try {
-            const dec = (s: string) => decodeURIComponent(s);
-            return await logResponse(await logs.openContainerLog(dec(params.namespace!), dec(params.pod!), dec(params.container!)), `GET ${dash}`);
+            // Elysia has decoded the segments; one that is not valid percent-encoding comes as null.
+            const { namespace, pod, container } = params;
+            if (typeof namespace !== "string" || typeof pod !== "string" || typeof container !== "string") {
+              throw invalidArgument("the path is not valid percent-encoding");
+            }
+            return await logResponse(await logs.openContainerLog(namespace, pod, container), `GET ${dash}`);
           } catch (e) {
             return errorResponse(e, `GET ${dash}`);
           }
