@@ -313,7 +313,7 @@ export class LogCapturer implements LogCapture {
         break;
       } catch (e) {
         if (e instanceof AppError && ["not_found", "invalid_argument"].includes(e.code)) throw e;
-        await this.sleep(this.backoff(attempt++));
+        await this.sleep(this.backoff(attempt++), r);
       }
     }
     if (this.stopped) return;
@@ -393,7 +393,7 @@ export class LogCapturer implements LogCapture {
           this.remember(r.uid);
           return;
         }
-        await this.sleep(this.backoff(attempt++));
+        await this.sleep(this.backoff(attempt++), r);
       } else await r.changed;
     }
   }
