@@ -50,6 +50,8 @@ export class TimestampedLines {
   private outLen = 0;
   private lastTs: Buffer | null;
   private same: number;
+  /** The last accepted line's time as a range of the buffer being parsed (copied into lastTs once per chunk). */
+  private cur: { buf: Buffer; start: number; end: number } | null = null;
   private skip: { key: string; n: number; seen: number } | null;
 
   constructor(resume: ResumePoint | null) {
@@ -93,6 +95,15 @@ export class TimestampedLines {
       if (rest.byteLength > MAX_LINE) this.line(rest, 0, rest.byteLength);
       else this.carry = Buffer.from(rest); // a copy: the chunk's memory may be reused
     }
+    this.settle();
+  }
+
+  /** Copies the last line's time out of the chunk (once per chunk, not per line). */
+  private settle(): void {
+    if (this.cur) {
+      this.lastTs = Buffer.from(this.cur.buf.subarray(this.cur.start, this.cur.end));
+      this.cur = null;
+    }
   }
 
   /** The source ended: its last line, if unterminated, counts as it is. */
@@ -101,6 +112,7 @@ export class TimestampedLines {
       const c = this.carry;
       this.carry = null;
       this.line(c, 0, c.byteLength);
+      this.settle();
     }
   }
 
@@ -116,20 +128,23 @@ export class TimestampedLines {
     let sp = buf.indexOf(SP, start);
     if (sp === -1 || sp >= end || sp - start > 40) sp = -1;
     if (sp !== -1) {
-      const ts = buf.subarray(start, sp);
       if (this.skip) {
-        const k = timeKey(ts.toString("latin1"));
+        const k = timeKey(buf.toString("latin1", start, sp));
         if (k < this.skip.key || (k === this.skip.key && this.skip.seen < this.skip.n)) {
           if (k === this.skip.key) this.skip.seen++;
           return;
         }
         this.skip = null;
       }
-      if (this.lastTs && this.lastTs.equals(ts)) this.same++;
-      else {
-        this.lastTs = Buffer.from(ts);
-        this.same = 1;
-      }
+      // Same time as the previous line? Compared in place: no allocation per line.
+      const c = this.cur;
+      const same = c ? c.end - c.start === sp - start && c.buf.compare(buf, start, sp, c.start, c.end) === 0 : this.lastTs !== null && this.lastTs.compare(buf, start, sp) === 0;
+      if (same) this.same++;
+      else this.same = 1;
+      if (c && c.buf === buf) {
+        c.start = start;
+        c.end = sp;
+      } else this.cur = { buf, start, end: sp };
       this.emit(buf, sp + 1, end);
     } else {
       if (this.skip) return; // an unstamped line while catching up: cannot place it, so it was seen
