@@ -123,6 +123,17 @@ test("dropped follow connections and a restart in the middle of a running step: 
   expect(log).toBe(prefixed("build", want));
 });
 
+test("output of a step that then goes quiet is stored within the flush interval, before the step ends", async () => {
+  const e = await setup();
+  const run = new PodRun(e.fake, { ns: "ci", name: "quiet", steps: ["s"] }).create().startPod().start("step-s");
+  await waitFor("capture under way", () => e.fake.pods.followers() > 0);
+  run.write("step-s", "a few lines\nthen silence\n");
+  const stored = () => e.srv.app.db.query<{ n: number }, []>("SELECT coalesce(sum(bytes), 0) AS n FROM log_parts").get()!.n;
+  await waitFor("the quiet step's output stored", () => stored() === "a few lines\nthen silence\n".length, 3000, 50);
+  run.end("step-s").finish();
+  expect(await storedLog(e, "ci", run.uid, run.uid)).toBe("[s] a few lines\n[s] then silence\n");
+});
+
 test("a run that never started a pod, and a container that never started, get a note instead of a missing log", async () => {
   const e = await setup();
   const never = new PodRun(e.fake, { ns: "ci", name: "never", steps: ["a"] }).create();

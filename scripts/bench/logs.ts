@@ -4,8 +4,8 @@
  * and time to first byte, over REST and gRPC.
  *
  * The fake cluster (test/support/fake-kube.ts) runs in this process with one
- * TaskRun whose step container has already written BENCH_LOGS_MB of build
- * output (test/support/build-log.ts, phases of clone, dependencies, compile,
+ * TaskRun whose step container has written BENCH_LOGS_MB of build output
+ * and ended (test/support/build-log.ts, phases of clone, dependencies, compile,
  * tests, image build); the real server (`bun src/main.ts serve
  * --watch-config`, log capture on) runs in its own process and follows the
  * container. Capture speed is the stored byte count (polled read-only from
@@ -101,6 +101,10 @@ export async function run(): Promise<BenchReport> {
     for (let j = part.indexOf(10); j !== -1; j = part.indexOf(10, j + 1)) lines++;
   }
   const rendered = raw + lines * PREFIX.length;
+  // The step has ended, its pod is still there (the common case upstream's
+  // watcher meets too): capture reads to the end of the stream and stores
+  // the last chunk at once. Following a running step reads the same way.
+  run.end("step-build");
   const kc = writeKubeconfig(dir, "kubeconfig", [{ name: "bench", server: fake.url, user: { token: "bench" } }]);
   const watchFile = join(dir, "watch.yaml");
   writeFileSync(watchFile, `clusters:\n  - name: bench\n    kubeconfig: ${JSON.stringify(kc)}\n    logs: true\n`);
@@ -126,7 +130,7 @@ export async function run(): Promise<BenchReport> {
   }
   const captureCpu = server.cpuSeconds() - cpu0;
   const capturePeak = server.sampler.peakRssKiB;
-  run.end("step-build").finish();
+  run.finish();
   const url = `${server.http}/apis/results.tekton.dev/v1alpha2/parents/ci/results/${run.uid}/logs/${run.uid}`;
   for (let i = 0; i < 3000; i++) {
     const r = await fetch(url);

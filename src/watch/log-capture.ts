@@ -414,13 +414,16 @@ export class LogCapturer implements LogCapture {
     let part = start;
     const lines = new TimestampedLines(part.resume ? (JSON.parse(part.resume) as ResumePoint) : null);
     let attempt = 0;
-    let firstPending = 0;
+    // Output that arrives and then nothing more (a step gone quiet) is stored
+    // flushMs later by this timer, not when the next chunk happens to come.
+    let timer: ReturnType<typeof setTimeout> | null = null;
     // Reading goes on while the previous chunk is compressed and committed
     // (at most two chunks in flight); chunks are stored in order.
     let inflight: Promise<void> | null = null;
     const flush = async (done: boolean, wait = true) => {
+      if (timer) clearTimeout(timer);
+      timer = null;
       const data = lines.take();
-      firstPending = 0;
       const prev = inflight;
       if (data.byteLength > 0 || done) {
         const resume = JSON.stringify(lines.resume);
@@ -447,8 +450,8 @@ export class LogCapturer implements LogCapture {
           for await (const chunk of this.d.client.podLogStream(r.ns, pod, c.container, { follow, timestamps: true, sinceTime: sinceTimeOf(lines.resume), signal: ctl.signal })) {
             lines.push(chunk);
             attempt = 0;
-            if (lines.pending > 0 && firstPending === 0) firstPending = Date.now();
-            if (lines.pending >= this.o.flushBytes || (lines.pending > 0 && Date.now() - firstPending >= this.o.flushMs)) await flush(false, false);
+            if (lines.pending >= this.o.flushBytes) await flush(false, false);
+            else if (lines.pending > 0 && !timer) timer = setTimeout(() => void flush(false, false).catch(() => undefined), this.o.flushMs);
           }
           if (!follow || ended()) {
             lines.end();
@@ -485,6 +488,7 @@ export class LogCapturer implements LogCapture {
         }
       }
     } finally {
+      if (timer) clearTimeout(timer);
       this.release();
     }
   }

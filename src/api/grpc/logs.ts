@@ -13,6 +13,7 @@ import { Logs } from "../../gen/api_pb.ts";
 import { HttpBodySchema } from "../../gen/google/api/httpbody_pb.ts";
 import { Logs as LogsV1alpha3 } from "../../gen/log_pb.ts";
 import { LogSchema, LogSummarySchema } from "../../gen/resources_pb.ts";
+import { relieveLogMemory } from "../log-memory.ts";
 import { logsRpc } from "../logs-rpc.ts";
 import { clientDefinition, decodeRequest, toStatus, unaryService, type UnaryImpl } from "./adapter.ts";
 import { callContext } from "./results.ts";
@@ -41,6 +42,7 @@ async function sendLog(svc: LogsService, name: string, acceptRecordNames: boolea
   const it = log.stream();
   try {
     for await (const chunk of it) {
+      relieveLogMemory();
       for (let off = 0; off < chunk.byteLength; off += GET_LOG_MESSAGE_BYTES) {
         if (cancelled) return;
         const data = chunk.subarray(off, Math.min(off + GET_LOG_MESSAGE_BYTES, chunk.byteLength));

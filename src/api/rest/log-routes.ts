@@ -12,6 +12,7 @@
  * chunked transfer rather than a complete log.
  */
 import type { OpenLog } from "../../core/logs-service.ts";
+import { relieveLogMemory } from "../log-memory.ts";
 import { errorResponse } from "./errors.ts";
 
 export const TEXT_TYPE = "text/plain; charset=utf-8";
@@ -30,6 +31,7 @@ export async function logResponse(log: OpenLog, where: string): Promise<Response
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(ctl) {
+        relieveLogMemory();
         if (pending) {
           ctl.enqueue(pending);
           pending = null;
