@@ -134,6 +134,18 @@ test("output of a step that then goes quiet is stored within the flush interval,
   expect(await storedLog(e, "ci", run.uid, run.uid)).toBe("[s] a few lines\n[s] then silence\n");
 });
 
+test("a retried TaskRun's log holds every attempt, in order", async () => {
+  const e = await setup();
+  const run = new PodRun(e.fake, { ns: "ci", name: "flaky", steps: ["a"] }).create().startPod().start("step-a");
+  run.write("step-a", "first try\n");
+  run.end("step-a");
+  await sleep(300);
+  run.retry().start("step-a");
+  run.write("step-a", "second try\n");
+  run.end("step-a").finish();
+  expect(await storedLog(e, "ci", run.uid, run.uid)).toBe("[a] first try\n[a] second try\n");
+});
+
 test("a run that never started a pod, and a container that never started, get a note instead of a missing log", async () => {
   const e = await setup();
   const never = new PodRun(e.fake, { ns: "ci", name: "never", steps: ["a"] }).create();

@@ -365,13 +365,17 @@ export class LogsService {
     return this.store.getRecord(m[1]!, m[2]!, m[3]!);
   }
 
-  /** The parts of a capture, one per container (matched by container name), creating those missing. */
+  /**
+   * The parts of a capture, one per container of a pod (matched by pod and
+   * container: a retried TaskRun's new pod gets parts of its own), creating
+   * those missing.
+   */
   async captureParts(recordUid: string, wanted: LogPartInput[]): Promise<LogPart[]> {
     return this.store.write((tx) => {
       const have = tx.logParts(recordUid);
-      const key = (p: { idx: number; container?: string | null }) => p.container ?? `#${p.idx}`;
-      const byKey = new Map(have.map((p) => [key(p), p]));
-      return wanted.map((w) => byKey.get(key({ idx: w.idx, container: w.source?.container ?? null })) ?? tx.insertLogPart(recordUid, w));
+      const key = (idx: number, pod: string | null, container: string | null) => (container ? `${pod}/${container}` : `#${idx}`);
+      const byKey = new Map(have.map((p) => [key(p.idx, p.pod, p.container), p]));
+      return wanted.map((w) => byKey.get(key(w.idx, w.source?.pod ?? null, w.source?.container ?? null)) ?? tx.insertLogPart(recordUid, w));
     });
   }
 

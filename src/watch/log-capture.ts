@@ -127,18 +127,23 @@ const STORED_MEMORY = 50_000;
 const stepsOf = (o: KubeObject) => (Array.isArray(o.status?.steps) ? (o.status.steps as Array<Record<string, unknown>>) : []);
 const sidecarsOf = (o: KubeObject) => (Array.isArray(o.status?.sidecars) ? (o.status.sidecars as Array<Record<string, unknown>>) : []);
 
-/** The containers of a TaskRun's pod, steps in order then sidecars. */
+/**
+ * The containers of a TaskRun's pod, steps in order then sidecars. Each
+ * retry (status.retriesStatus) runs a new pod; its parts follow the earlier
+ * attempts' in the log.
+ */
 export function containersOf(o: KubeObject): ContainerRef[] {
   const out: ContainerRef[] = [];
+  const attempt = Array.isArray(o.status?.retriesStatus) ? o.status.retriesStatus.length : 0;
   stepsOf(o).forEach((s, i) => {
     const name = typeof s.name === "string" ? s.name : `step-${i}`;
     const container = typeof s.container === "string" ? s.container : `step-${name}`;
-    out.push({ step: name, container, idx: i });
+    out.push({ step: name, container, idx: attempt * 10_000 + i });
   });
   sidecarsOf(o).forEach((s, i) => {
     const name = typeof s.name === "string" ? s.name : `sidecar-${i}`;
     const container = typeof s.container === "string" ? s.container : `sidecar-${name}`;
-    out.push({ step: name, container, idx: 1000 + i });
+    out.push({ step: name, container, idx: attempt * 10_000 + 1000 + i });
   });
   return out;
 }
@@ -344,12 +349,12 @@ export class LogCapturer implements LogCapture {
         );
         containers.forEach((c, i) => {
           const part = parts[i]!;
-          if (part.done || r.followers.has(c.container)) return;
+          if (part.done || r.followers.has(`${pod}/${c.container}`)) return;
           const state = c.state;
           if (state === "waiting" || state === "unknown") {
             if (!this.finished(r)) return;
           }
-          r.followers.set(c.container, this.follow(r, pod, c, part));
+          r.followers.set(`${pod}/${c.container}`, this.follow(r, pod, c, part));
         });
       }
       if (this.finished(r)) {
@@ -441,7 +446,8 @@ export class LogCapturer implements LogCapture {
     await this.slot();
     try {
       while (!this.stopped) {
-        const ended = () => this.finished(r) || r.view.containers.find((x) => x.container === c.container)?.state === "terminated";
+        // Ended: the run is done, the container terminated, or a retry has replaced this pod.
+        const ended = () => this.finished(r) || r.view.podName !== pod || r.view.containers.find((x) => x.container === c.container)?.state === "terminated";
         const follow = !ended();
         const ctl = new AbortController();
         r.aborts.set(ctl, follow);

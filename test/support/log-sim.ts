@@ -18,7 +18,8 @@ export interface PodRunOptions {
 
 export class PodRun {
   readonly uid = crypto.randomUUID();
-  readonly pod: string;
+  pod: string;
+  private retries = 0;
   private readonly states: Record<string, "waiting" | "running" | "terminated"> = {};
 
   constructor(
@@ -43,6 +44,7 @@ export class PodRun {
       conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }],
       steps: this.o.steps.map((s) => entry(s, `step-${s}`)),
       sidecars: (this.o.sidecars ?? []).map((s) => entry(s, `sidecar-${s}`)),
+      ...(this.retries > 0 ? { retriesStatus: Array.from({ length: this.retries }, () => ({ conditions: [{ type: "Succeeded", status: "False", reason: "Failed" }] })) } : {}),
       ...extra,
     };
   }
@@ -90,6 +92,16 @@ export class PodRun {
 
   finish(status: "True" | "False" = "True", reason = "Succeeded"): this {
     this.push({ completionTime: new Date().toISOString(), conditions: [{ type: "Succeeded", status, reason }] });
+    return this;
+  }
+
+  /** The attempt failed; Tekton retries it in a new pod (status.retriesStatus grows). */
+  retry(): this {
+    this.retries++;
+    this.pod = `${this.o.name}-pod-r${this.retries}`;
+    this.fake.pods.addPod(this.o.ns, this.pod, this.containers);
+    for (const c of this.containers) this.states[c] = "waiting";
+    this.push();
     return this;
   }
 
