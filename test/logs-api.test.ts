@@ -106,6 +106,10 @@ describe("spec §13.4", () => {
     expect((await getLog(logs.raw, `${l.result}/logs/${l.runUid}`)).bytes.toString()).toBe("by uid\n");
     expect((await getLog(v3.raw, `${l.result}/records/${l.runUid}`)).bytes.toString()).toBe("by uid\n");
     expect((await getLog(v3.raw, `${l.result}/logs/${l.runUid}`)).bytes.toString()).toBe("by uid\n");
+    const [p, , r] = l.result.split("/");
+    const resp = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha3/parents/${p}/results/${r}/logs/${l.runUid}`);
+    expect(resp.status).toBe(200);
+    expect(await resp.text()).toBe("by uid\n");
     const e = await grpcError(getLog(logs.raw, `${l.result}/logs/${crypto.randomUUID()}`));
     expect(e.code).toBe(Code.NOT_FOUND);
   });

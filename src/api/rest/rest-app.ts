@@ -147,6 +147,22 @@ export function buildRestApp(opts: RestAppOptions) {
       },
       { parse: "none" },
     );
+    // Upstream's plugin-mode route (spec §7.6): the last segment names the run's record (or a Log record).
+    const v3 = "/apis/results.tekton.dev/v1alpha3/parents/:parent/results/:result/logs/:record";
+    app.get(
+      v3,
+      async ({ params }: { params: Record<string, string | null> }) => {
+        try {
+          const { parent, result, record } = params;
+          if (typeof parent !== "string" || typeof result !== "string" || typeof record !== "string") throw invalidArgument("the path is not valid percent-encoding");
+          return await logResponse(await logs.openLog(`${parent}/results/${result}/logs/${record}`), `GET ${v3}`);
+        } catch (e) {
+          return errorResponse(e, `GET ${v3}`);
+        }
+      },
+      { parse: "none" },
+    );
+    paths.add(v3);
     const prefix = opts.dashboardLogsPrefix ?? "";
     if (prefix !== "") {
       const dash = `${prefix}/:namespace/:pod/:container`;
