@@ -88,6 +88,9 @@ test("a pod deleted one second after completion still has its whole log, steps i
   run.delete();
   const log = await storedLog(e, "ci", run.uid, run.uid);
   expect(log).toBe(prefixed("clone", clone) + prefixed("build", build));
+  const metrics = await (await fetch(`${e.srv.http}/metrics`)).text();
+  expect(metrics).toContain(`hindsight_watch_log_bytes_total{cluster="c1"} ${Buffer.byteLength(clone + build) - 1}`);
+  expect(metrics).toContain('hindsight_watch_logs_stored_total{cluster="c1"} 1');
 });
 
 test("dropped follow connections and a restart in the middle of a running step: no line duplicated, none missing", async () => {

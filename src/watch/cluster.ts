@@ -137,6 +137,7 @@ export class ClusterWatcher {
             resultUid: async (name) => (await deps.results.getResult(name).catch(() => null))?.uid ?? null,
             resultNameOf: (obj) => resultNameOf(obj, this.mapping),
             options: { backoffInitialMs: spec.tuning.backoffInitialMs, ...deps.logCapture },
+            metrics: deps.metrics,
           })
         : null;
     deps.metrics.connected.set(this.labels, 0);

@@ -28,6 +28,7 @@ import type { LogCapture } from "./cleanup.ts";
 import { KubeError, type KubeClient } from "./kube.ts";
 import { sinceTimeOf, TimestampedLines, type ResumePoint } from "./log-lines.ts";
 import { isDone, logRecordNameOf, succeededCondition, type KubeObject } from "./mapping.ts";
+import type { WatchMetrics } from "./metrics.ts";
 
 export interface LogCaptureOptions {
   /** Streams open at once per cluster. */
@@ -67,6 +68,7 @@ export interface LogCaptureDeps {
   /** The Result a run is stored under. */
   resultNameOf: (obj: KubeObject) => string;
   options?: Partial<LogCaptureOptions>;
+  metrics?: WatchMetrics;
 }
 
 interface ContainerRef {
@@ -233,6 +235,11 @@ export class LogCapturer implements LogCapture {
     return stored;
   }
 
+  private completed(uid: string): void {
+    this.d.metrics?.logsStored.inc({ cluster: this.d.cluster });
+    this.remember(uid);
+  }
+
   private remember(uid: string): void {
     this.stored.set(uid, true);
     if (this.stored.size > STORED_MEMORY) this.stored.delete(this.stored.keys().next().value!);
@@ -266,14 +273,17 @@ export class LogCapturer implements LogCapture {
   private async slot(): Promise<void> {
     if (this.open < this.o.maxFollowers) {
       this.open++;
+      this.d.metrics?.logStreams.set({ cluster: this.d.cluster }, this.open);
       return;
     }
     await new Promise<void>((res) => this.queue.push(res));
     this.open++;
+    this.d.metrics?.logStreams.set({ cluster: this.d.cluster }, this.open);
   }
 
   private release(): void {
     this.open--;
+    this.d.metrics?.logStreams.set({ cluster: this.d.cluster }, this.open);
     this.queue.shift()?.();
   }
 
@@ -373,7 +383,7 @@ export class LogCapturer implements LogCapture {
         const parts = await this.d.logs.captureState(recordUid);
         if (parts.every((p) => p.done)) {
           await this.d.logs.completeCapture(recordUid, r.recordName);
-          this.remember(r.uid);
+          this.completed(r.uid);
           return;
         }
         // A container seen late (status updated after done): another pass.
@@ -395,7 +405,7 @@ export class LogCapturer implements LogCapture {
         const waited = Date.now() - (r.doneAt ?? Date.now());
         if ([...want].every((n) => stored.has(n)) || waited > this.o.childWaitMs) {
           await this.d.logs.completeCapture(recordUid, r.recordName);
-          this.remember(r.uid);
+          this.completed(r.uid);
           return;
         }
         await this.sleep(this.backoff(attempt++), r);
@@ -407,6 +417,7 @@ export class LogCapturer implements LogCapture {
 
   private async note(part: LogPart, text: string, done: boolean): Promise<void> {
     this.stats.notes++;
+    this.d.metrics?.logNotes.inc({ cluster: this.d.cluster });
     const line = `${part.openLine ? "\n" : ""}(hindsight: ${text})\n`;
     await this.d.logs.appendCaptured(part.id, new TextEncoder().encode(line), { done, note: text });
   }
@@ -436,6 +447,7 @@ export class LogCapturer implements LogCapture {
           await prev;
           part = await this.d.logs.appendCaptured(part.id, data, { resume, ...(done ? { done: true } : {}) });
           this.stats.bytes += data.byteLength;
+          this.d.metrics?.logBytes.inc({ cluster: this.d.cluster }, data.byteLength);
         })();
         p.catch(() => undefined); // awaited below or by the next flush
         inflight = p;

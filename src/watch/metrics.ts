@@ -16,6 +16,10 @@ export interface WatchMetrics {
   connected: Gauge;
   lag: Gauge;
   lastEvent: Gauge;
+  logBytes: Counter;
+  logsStored: Counter;
+  logNotes: Counter;
+  logStreams: Gauge;
 }
 
 /** Seconds; the upload latency is event received -> stored (committed). */
@@ -33,5 +37,9 @@ export function watchMetrics(r: Registry): WatchMetrics {
     connected: r.gauge("hindsight_watch_connected", "1 when every watch stream of the cluster is connected, else 0.", ["cluster"]),
     lag: r.gauge("hindsight_watch_lag_seconds", "Age of the oldest event received and not yet stored (0 when caught up).", ["cluster"]),
     lastEvent: r.gauge("hindsight_watch_last_event_timestamp_seconds", "Unix time of the last event received from the cluster.", ["cluster"]),
+    logBytes: r.counter("hindsight_watch_log_bytes_total", "Container log bytes captured and stored.", ["cluster"]),
+    logsStored: r.counter("hindsight_watch_logs_stored_total", "Run logs completed (every container ended and stored).", ["cluster"]),
+    logNotes: r.counter("hindsight_watch_log_notes_total", "Containers whose log could not be read (fully), noted in the log instead.", ["cluster"]),
+    logStreams: r.gauge("hindsight_watch_log_streams", "Container log streams open.", ["cluster"]),
   };
 }
