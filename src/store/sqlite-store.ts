@@ -8,6 +8,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
 import { formatRecordName, formatResultName } from "../core/names.ts";
+import { invalidJson } from "../core/validate.ts";
 import type { Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
@@ -29,7 +30,7 @@ import { InlineReaders, type Readers } from "./readers.ts";
 import type { TranslateOptions } from "./filter/translate.ts";
 import type { KvMember } from "./filter/columns.ts";
 
-type Params = Record<string, string | number | null>;
+type Params = Record<string, string | number | Uint8Array | null>;
 
 export class SqliteStore implements Store {
   readonly pageTokenKey: Uint8Array;
@@ -90,14 +91,18 @@ export class SqliteStore implements Store {
         "SELECT uid, parent, result_name, name, create_time, update_time, etag, type FROM records WHERE parent = ? AND result_name = ? AND name = ?",
       ),
       isJson: db.prepare("SELECT json_valid(?, 1) AS ok"),
+      // $data is JSON text, or its UTF-8 bytes as a blob (CAST reads them as
+      // text). json_valid(…, 1) is the strict RFC 8259 check; it and jsonb()
+      // share one parse through SQLite's JSON cache, so the service need not
+      // check the document first. A refused document changes no row.
       insertRecord: db.prepare(
         `INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data)
-         SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb($data)
-         FROM results WHERE parent = $parent AND name = $result_name`,
+         SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb(CAST($data AS TEXT))
+         FROM results WHERE parent = $parent AND name = $result_name AND ($data IS NULL OR json_valid(CAST($data AS TEXT), 1))`,
       ),
       updateRecord: db.prepare(
-        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb($data)
-         WHERE uid = $uid`,
+        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb(CAST($data AS TEXT))
+         WHERE uid = $uid AND ($data IS NULL OR json_valid(CAST($data AS TEXT), 1))`,
       ),
       deleteRecord: db.prepare("DELETE FROM records WHERE parent = ? AND result_name = ? AND name = ?"),
     };
@@ -140,14 +145,20 @@ export class SqliteStore implements Store {
         } catch (e) {
           throw mapSqliteError(e, what);
         }
-        if (changes === 0) throw notFound(`result ${formatResultName(r.parent, r.resultName)} not found`);
+        if (changes === 0) {
+          if (r.data && !this.isJson(r.data.value)) throw invalidJson(r.data.value);
+          throw notFound(`result ${formatResultName(r.parent, r.resultName)} not found`);
+        }
       },
       updateRecord: (r) => {
+        let changes: number;
         try {
-          s.updateRecord.run(recordParams(r));
+          changes = s.updateRecord.run(recordParams(r)).changes;
         } catch (e) {
           throw mapSqliteError(e, `record ${formatRecordName(r.parent, r.resultName, r.name)}`);
         }
+        // The record was read in this transaction, so only the JSON check can have refused it.
+        if (changes === 0 && r.data) throw invalidJson(r.data.value);
       },
       deleteRecord: (parent, result, name) => s.deleteRecord.run(parent, result, name).changes > 0,
     };
@@ -225,7 +236,7 @@ function recordParams(r: RecordResource): Params {
     update_time: r.updateTime,
     etag: r.etag,
     type: r.data?.type ?? null,
-    data: r.data?.value ?? null,
+    data: r.data ? (r.data.raw ?? r.data.value) : null,
   };
 }
 
