@@ -241,43 +241,61 @@ function recordParams(r: RecordResource): Params {
 }
 
 /**
- * Above this many matching rows, a label/annotation equality is checked per
- * row in list order instead of collecting and sorting every match. Counting
- * stops there, so the probe costs at most one short index range (~1 ms).
+ * The most matching rows a label/annotation equality collects and sorts;
+ * above it the list walks its own order and checks each row. Counting stops
+ * at the threshold, so the probe costs at most one short index range.
  */
 export const DENSE_KV_ROWS = 10_000;
 
-function denseKvProbe(db: Database, limit: number): (kv: KvMember, values: string[]) => boolean {
-  const rec = db.prepare<{ n: number }, [number, string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ${limit})`,
+/**
+ * Where the two plans cost the same, for a table of `rows` rows and M
+ * matches: collecting costs about `perMatch` per match (M of them), walking
+ * about `perWalked` per row walked (51·rows/M of them for a page, matches
+ * spread evenly), so M² = 51·rows·perWalked/perMatch. Measured on 12 KB runs:
+ * a label match costs ~4 µs to collect (a row read for the sort key) and
+ * ~0.6 µs to walk past (one side-table probe); a name-prefix match ~0.4 µs
+ * to collect (index only) and ~10 µs to walk past (the JSON is read).
+ */
+function crossover(rows: number, walkedPerMatch: number, cap: number): number {
+  return Math.min(cap, Math.max(256, Math.round(Math.sqrt(51 * rows * walkedPerMatch))));
+}
+
+function denseKvProbe(db: Database, cap: number): (kv: KvMember, values: string[]) => boolean {
+  const rec = db.prepare<{ n: number }, [number, string, string, number]>(
+    "SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ?)",
   );
-  const res = db.prepare<{ n: number }, [string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ${limit})`,
-  );
+  const res = db.prepare<{ n: number }, [string, string, number]>("SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ?)");
+  const size = {
+    record_kv: db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM records"),
+    result_kv: db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM results"),
+  };
   return (kv, values) => {
+    const limit = crossover(size[kv.table].get()?.n ?? 0, 0.6 / 4, cap);
     let n = 0;
     for (const v of values) {
-      n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v) : res.get(kv.key, v))?.n ?? 0;
+      n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v, limit) : res.get(kv.key, v, limit))?.n ?? 0;
       if (n >= limit) return true;
     }
     return false;
   };
 }
 
-function denseRangeProbe(db: Database, limit: number): (column: string, lo: string, hi: string | null) => boolean {
+function denseRangeProbe(db: Database, cap: number): (column: string, lo: string, hi: string | null) => boolean {
   const stmts = new Map<string, Statement<{ n: number }, SqlValueTuple>>();
+  const size = db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM records");
   return (column, lo, hi) => {
     // Column names come from columns.ts, never from a request; checked anyway.
     if (!/^records\.g_[a-z_]+$/.test(column)) return false;
+    const limit = crossover(size.get()?.n ?? 0, 10 / 0.4, 5 * cap);
     const key = `${column}:${hi === null}`;
     let st = stmts.get(key);
     if (!st) {
       const range = hi === null ? `${column} >= ?1` : `${column} >= ?1 AND ${column} < ?2`;
-      st = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM records WHERE ${range} LIMIT ${limit})`);
+      st = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM records WHERE ${range} LIMIT ?3)`);
       stmts.set(key, st);
     }
-    return ((hi === null ? st.get(lo) : st.get(lo, hi))?.n ?? 0) >= limit;
+    return ((hi === null ? st.get(lo, null, limit) : st.get(lo, hi, limit))?.n ?? 0) >= limit;
   };
 }
 
-type SqlValueTuple = [string] | [string, string];
+type SqlValueTuple = [string, string | null, number];
