@@ -625,15 +625,28 @@ class Translator {
       // The bare column is right only if its default ("") cannot match.
       const bareOk = recv.k === "string" && recv.bare && !exact && (recv.def === undefined || argLit !== "");
       let col = recv.k === "json" ? this.X(recv) : bareOk ? recv.bare! : s;
+      const dense = recv.k === "json" && recv.gen !== undefined && this.opts.denseRange?.(recv.gen, argLit, hi) === true;
       // Unary + keeps the value but hides the index, for a prefix most rows share.
-      if (recv.k === "json" && recv.gen && this.opts.denseRange?.(recv.gen, argLit, hi)) col = `+${col}`;
+      if (dense) col = `+${col}`;
       // Only a string can start with the prefix, but the range alone also
       // admits other JSON values whose text form starts with it: numbers and
       // booleans (digits or "-", through the column's TEXT affinity), arrays
       // and objects ("[", "{"). Any other prefix needs no type test, which
       // would read every candidate's document instead of the index alone.
       const guard = recv.k === "json" && (argLit === "" || /^[-0-9[{]/.test(argLit)) ? ` AND ${this.T(recv)} = 'text'` : "";
-      const range = hi === null ? `${col} >= ${this.p(argLit)}` : `${col} >= ${this.p(argLit)} AND ${col} < ${this.p(hi)}`;
+      const between = (c: string) => (hi === null ? `${c} >= ${this.p(argLit)}` : `${c} >= ${this.p(argLit)} AND ${c} < ${this.p(hi)}`);
+      let range: string;
+      if (dense && recv.k === "json" && recv.gen === "records.g_name") {
+        // A dense name prefix: the list walks its own order and tests each
+        // row. Computing g_name reads the row's 12 KB document;
+        // records_uid_name (migration 0006) holds it beside the uid, so each
+        // row is one index seek. A subquery, so SQLite tests it after any
+        // cheaper condition.
+        const n = `n${++this.aliases}`;
+        range = `EXISTS (SELECT 1 FROM records AS ${n} INDEXED BY records_uid_name WHERE ${n}.uid = records.uid AND ${between(`${n}.g_name`)})`;
+      } else {
+        range = between(col);
+      }
       if (!exact) return `(${range}${guard})`;
       return `(CASE WHEN ${s} IS NULL THEN NULL ELSE (${range}) END)`;
     }
