@@ -253,8 +253,9 @@ export const DENSE_KV_ROWS = 10_000;
  * about `perWalked` per row walked (51·rows/M of them for a page, matches
  * spread evenly), so M² = 51·rows·perWalked/perMatch. Measured on 12 KB runs:
  * a label match costs ~4 µs to collect (a row read for the sort key) and
- * ~0.6 µs to walk past (one side-table probe); a name-prefix match ~0.4 µs
- * to collect (index only) and ~10 µs to walk past (the JSON is read).
+ * ~0.6 µs to walk past (one side-table probe); a prefix match ~0.4 µs to
+ * collect (index only) and ~10 µs to walk past (the JSON is read), or ~1.5
+ * µs for a name (one seek in records_uid_name).
  */
 function crossover(rows: number, walkedPerMatch: number, cap: number): number {
   return Math.min(cap, Math.max(256, Math.round(Math.sqrt(51 * rows * walkedPerMatch))));
@@ -286,7 +287,8 @@ function denseRangeProbe(db: Database, cap: number): (column: string, lo: string
   return (column, lo, hi) => {
     // Column names come from columns.ts, never from a request; checked anyway.
     if (!/^records\.g_[a-z_]+$/.test(column)) return false;
-    const limit = crossover(size.get()?.n ?? 0, 10 / 0.4, 5 * cap);
+    // Walking past a row costs one records_uid_name seek for the name, the document's JSON for the rest.
+    const limit = crossover(size.get()?.n ?? 0, column === "records.g_name" ? 1.5 / 0.4 : 10 / 0.4, 5 * cap);
     const key = `${column}:${hi === null}`;
     let st = stmts.get(key);
     if (!st) {
