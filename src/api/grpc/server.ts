@@ -13,6 +13,7 @@ import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflecti
 import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
 import { resultsService } from "./results.ts";
+import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
@@ -31,6 +32,8 @@ export interface GrpcServerOptions {
   listen: string;
   maxReceiveBytes: number;
   results: ResultsService;
+  /** Encoded records ListRecords answers from (shared with REST); none by default. */
+  cache?: EncodedRecordCache;
 }
 
 export interface RunningGrpcServer {
@@ -53,7 +56,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(
