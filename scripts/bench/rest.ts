@@ -20,7 +20,9 @@
  * needs a few hundred list calls to settle), BENCH_REST_IN_FLIGHT (8),
  * BENCH_REST_RECORDS (200), BENCH_REST_ONLY (runs to make, e.g.
  * "list:rest,list:ceiling"; default all: list and get, each ceiling, rest,
- * grpc), BENCH_PROFILE=1 (the server writes a CPU profile, Markdown, to
+ * grpc), BENCH_REST_SERVE_ARGS (extra `serve` flags, e.g.
+ * "--record-cache-size 0" to measure every list reading and encoding its
+ * records), BENCH_PROFILE=1 (the server writes a CPU profile, Markdown, to
  * bench-data/profiles on exit; profile one kind at a time with
  * BENCH_REST_ONLY).
  */
@@ -133,7 +135,8 @@ export async function run(): Promise<BenchReport> {
   const profArgs = process.env.BENCH_PROFILE
     ? ["--cpu-prof-md", `--cpu-prof-dir=${join(BENCH_DATA, "profiles")}`, `--cpu-prof-name=rest-server-${[...(ONLY ?? ["all"])].join("+").replaceAll(":", "-")}.md`]
     : [];
-  const server = await startServer(dbPath, profArgs);
+  const serveArgs = (process.env.BENCH_REST_SERVE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+  const server = await startServer(dbPath, profArgs, { serveArgs });
   const api = "/apis/results.tekton.dev/v1alpha2/parents/";
   const paths = { list: `${api}${result}/records?page_size=${PAGE}`, get: `${api}${names[0]}` };
   const grpcCalls = {
