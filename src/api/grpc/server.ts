@@ -13,6 +13,7 @@ import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflecti
 import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
 import { resultsService } from "./results.ts";
+import { largeAnswerTurns } from "./send-gate.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 
@@ -49,6 +50,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     "grpc.max_send_message_length": -1,
     // Channelz bookkeeping costs per call and Hindsight has its own metrics.
     "grpc.enable_channelz": 0,
+    // Large answers (ListRecords pages) take turns per connection: see send-gate.ts.
+    interceptors: [largeAnswerTurns()],
   });
   const services: string[] = [];
   const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
