@@ -14,19 +14,24 @@
  * the server's memory budget.
  *
  * Whole pages are kept too (`page`): a page listed again with the very same
- * record encodings (the same cached objects, so the same records in the same
+ * record encodings (the same kept entries, so the same records in the same
  * states) and the same page token is the same bytes, answered without
  * assembling (allocating and copying) 0.8 MB again, as a static file would
  * be. Pages count against the same budget.
  */
 
-interface RecordEntry {
+/** One record's encoding in one state. `id` is unique to this object for the life of the process. */
+export interface Kept {
+  readonly bytes: Uint8Array;
+  readonly id: number;
+}
+
+interface RecordEntry extends Kept {
   etag: string;
-  bytes: Uint8Array;
 }
 
 interface PageEntry {
-  /** The parts' identities (see `idOf`): holding the parts themselves would keep evicted records alive. */
+  /** The ids of the parts it was made of (not the parts: they would keep evicted records alive). */
   parts: number[];
   token: string;
   bytes: Uint8Array;
@@ -41,8 +46,6 @@ export class EncodedRecordCache {
   /** Insertion order is recency order: a hit moves its entry to the end. */
   private readonly entries = new Map<string, Entry>();
   private held = 0;
-  /** A number per record encoding object, never reused: identity without a reference. */
-  private readonly ids = new WeakMap<Uint8Array, number>();
   private nextId = 1;
   hits = 0;
   misses = 0;
@@ -50,8 +53,8 @@ export class EncodedRecordCache {
   /** `maxBytes` 0 turns the cache off. */
   constructor(readonly maxBytes: number) {}
 
-  /** The bytes of the record `uid` in encoding `format` in the state `etag`, if kept. */
-  get(format: string, uid: string, etag: string): Uint8Array | undefined {
+  /** The encoding of the record `uid` in `format` in the state `etag`, if kept. */
+  get(format: string, uid: string, etag: string): Kept | undefined {
     const key = `${format}\u0000${uid}`;
     const e = this.entries.get(key) as RecordEntry | undefined;
     if (e === undefined) {
@@ -67,38 +70,38 @@ export class EncodedRecordCache {
     }
     this.entries.set(key, e);
     this.hits++;
-    return e.bytes;
+    return e;
   }
 
-  /** Keeps `bytes` for (format, uid, etag), replacing any other state of it; entries over an eighth of the budget are not kept. */
-  set(format: string, uid: string, etag: string, bytes: Uint8Array): void {
-    this.put(`${format}\u0000${uid}`, { etag, bytes });
+  /**
+   * Keeps `bytes` as the encoding of (format, uid, etag), replacing any other
+   * state of it, and returns its handle (also when it is not kept: entries
+   * over an eighth of the budget are not).
+   */
+  keep(format: string, uid: string, etag: string, bytes: Uint8Array): Kept {
+    const e: RecordEntry = { etag, bytes, id: this.nextId++ };
+    this.put(`${format}\u0000${uid}`, e);
+    return e;
   }
 
   /**
    * The page made of `parts` (record encodings, in order) and `token`: the
-   * bytes kept under `key` when they were made of the identical part objects
-   * and the same token, else `build()`, kept under `key`. The key only finds
-   * the candidate; the identity check is what makes the answer exact.
+   * bytes kept under `key` when they were made of the same parts (by id) and
+   * the same token, else `build()`, kept under `key`. The key only finds the
+   * candidate; the id check is what makes the answer exact.
    */
-  page(key: string, parts: readonly Uint8Array[], token: string, build: () => Uint8Array): Uint8Array {
+  page(key: string, parts: readonly Kept[], token: string, build: () => Uint8Array): Uint8Array {
+    if (this.maxBytes === 0) return build();
     const k = `page\u0000${key}`;
-    const ids = parts.map((p) => this.idOf(p));
     const e = this.entries.get(k) as PageEntry | undefined;
-    if (e !== undefined && e.token === token && e.parts.length === ids.length && e.parts.every((id, i) => id === ids[i])) {
+    if (e !== undefined && e.token === token && e.parts.length === parts.length && e.parts.every((id, i) => id === parts[i]!.id)) {
       this.entries.delete(k);
       this.entries.set(k, e);
       return e.bytes;
     }
     const bytes = build();
-    this.put(k, { parts: ids, token, bytes });
+    this.put(k, { parts: parts.map((p) => p.id), token, bytes });
     return bytes;
-  }
-
-  private idOf(part: Uint8Array): number {
-    let id = this.ids.get(part);
-    if (id === undefined) this.ids.set(part, (id = this.nextId++));
-    return id;
   }
 
   private put(key: string, entry: Entry): void {

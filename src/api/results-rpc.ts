@@ -25,7 +25,7 @@ import {
   type UpdateResultRequest,
 } from "../gen/api_pb.ts";
 import { RecordListSummarySchema, type Record as RecordMsg } from "../gen/resources_pb.ts";
-import { EncodedRecordCache } from "./encoded-cache.ts";
+import { EncodedRecordCache, type Kept } from "./encoded-cache.ts";
 import { recordIn, recordOut, resultIn, resultOut } from "./convert.ts";
 import { applyFieldMask } from "./field-mask.ts";
 
@@ -79,17 +79,18 @@ async function listRecordsEncoded(svc: ResultsService, cache: EncodedRecordCache
     asked.add(uid);
     return cache.get(enc.name, uid, etag);
   });
-  const parts = page.items.map((r) => {
+  const parts = page.items.map((r): Kept => {
     if ("held" in r) return r.held;
     // A list run on a reader thread returns whole rows without asking: look them up here.
-    const kept = asked.has(r.uid) ? undefined : cache.get(enc.name, r.uid, r.etag);
-    if (kept) return kept;
-    const bytes = enc.record(recordOut(r));
-    cache.set(enc.name, r.uid, r.etag, bytes);
-    return bytes;
+    return (asked.has(r.uid) ? undefined : cache.get(enc.name, r.uid, r.etag)) ?? cache.keep(enc.name, r.uid, r.etag, enc.record(recordOut(r)));
   });
   const key = `${enc.name}\u0000${req.parent}\u0000${req.filter}\u0000${req.pageSize}\u0000${req.pageToken}\u0000${req.orderBy}`;
-  return cache.page(key, parts, page.nextPageToken, () => enc.page(parts, page.nextPageToken));
+  return cache.page(key, parts, page.nextPageToken, () =>
+    enc.page(
+      parts.map((p) => p.bytes),
+      page.nextPageToken,
+    ),
+  );
 }
 
 /** The core calls per RPC (keyed by the method's localName). */
