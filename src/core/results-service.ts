@@ -11,7 +11,7 @@ import { formatDuration, parseSummaryRequest } from "./summary.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
-import type { Keyed, ListQuery, RecordHead, Store } from "./store.ts";
+import type { HeldRecord, Hold, Keyed, ListQuery, RecordHead, Store } from "./store.ts";
 import type { Annotations, OrderField, RecordData, RecordResource, RecordSummary, ResultResource } from "./types.ts";
 import { validateData, validateDataBytes, validateSummary } from "./validate.ts";
 
@@ -231,17 +231,20 @@ export class ResultsService {
     });
   }
 
-  async listRecords(req: ListInput): Promise<Page<RecordResource>> {
+  /**
+   * With `hold`, records the caller already holds in the listed state come
+   * back as HeldRecords, without their data (see Store.listRecords).
+   */
+  async listRecords(req: ListInput): Promise<Page<RecordResource>>;
+  async listRecords<H>(req: ListInput, hold: Hold<H>): Promise<Page<RecordResource | HeldRecord<H>>>;
+  async listRecords<H>(req: ListInput, hold?: Hold<H>): Promise<Page<RecordResource | HeldRecord<H>>> {
     const parent = req.parent.trim();
     if (parent === "") throw invalidArgument("parent: parent missing");
     const n = parseResultName(parent, "parent");
-    return this.list("records", req, parent, RECORD_ORDER_FIELDS, (q) =>
-      this.store.listRecords({
-        ...q,
-        parent: n.parent === "-" ? null : n.parent,
-        result: n.result === "-" ? null : n.result,
-      }),
-    );
+    return this.list("records", req, parent, RECORD_ORDER_FIELDS, (q) => {
+      const query = { ...q, parent: n.parent === "-" ? null : n.parent, result: n.result === "-" ? null : n.result };
+      return hold ? this.store.listRecords(query, hold) : this.store.listRecords(query);
+    });
   }
 
   /**
@@ -271,7 +274,7 @@ export class ResultsService {
 
   // ---- shared lister -------------------------------------------------------
 
-  private async list<T extends ResultResource | RecordResource>(
+  private async list<T extends { uid: string }>(
     kind: "results" | "records",
     req: ListInput,
     parent: string,

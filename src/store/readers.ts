@@ -9,6 +9,7 @@
 import type { Database } from "bun:sqlite";
 import { setPriority } from "node:os";
 import { AppError } from "../core/errors.ts";
+import type { Hold } from "../core/store.ts";
 import { fromJobError, JobRunner, type ReadJob } from "./read-job.ts";
 import type { ReaderIn, ReaderOut } from "./reader-worker.ts";
 import { workerUrl } from "./worker-url.ts";
@@ -23,8 +24,8 @@ export class InlineReaders implements Readers {
   constructor(db: Database) {
     this.runner = new JobRunner(db);
   }
-  async run(job: ReadJob): Promise<unknown[]> {
-    return this.runner.run(job);
+  async run(job: ReadJob, hold?: Hold<unknown>): Promise<unknown[]> {
+    return this.runner.run(job, hold);
   }
   async close(): Promise<void> {}
 }

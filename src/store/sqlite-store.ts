@@ -9,7 +9,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
 import { formatRecordName, formatResultName } from "../core/names.ts";
 import { invalidJson } from "../core/validate.ts";
-import type { Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
+import type { HeldRecord, Hold, Keyed, ListQuery, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
 import { buildListQueries, orderColumn } from "./list-sql.ts";
@@ -188,10 +188,24 @@ export class SqliteStore implements Store {
   /**
    * Keys first: the ordered, limited scan selects only rowids, then each row
    * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
+   *
+   * With `hold`, an unfiltered list (run inline) also selects uid and etag
+   * and skips the fetch of every record the caller holds in that state: a
+   * page the caller has seen reads no document at all. A filtered list runs
+   * on a reader thread, where `hold` cannot go, and returns whole rows.
    */
-  async listRecords(q: ListQuery): Promise<Keyed<RecordResource>> {
-    const rows = (await this.runList("records", "records.rid", q, "records")) as Array<RecordRow & { sort_key: number | null }>;
-    return { items: rows.map(toRecord), keys: rows.map((r) => r.sort_key) };
+  listRecords(q: ListQuery): Promise<Keyed<RecordResource>>;
+  listRecords<H>(q: ListQuery, hold: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>>;
+  async listRecords<H>(q: ListQuery, hold?: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>> {
+    const inline = hold !== undefined && !q.filter;
+    const columns = inline ? "records.rid, records.uid, records.etag" : "records.rid";
+    const rows = (await this.runList("records", columns, q, "records", inline ? hold : undefined)) as Array<
+      (RecordRow | HeldRecord<H>) & { sort_key: number | null }
+    >;
+    return {
+      items: rows.map((r) => ("held" in r ? { uid: r.uid, etag: r.etag, held: r.held } : toRecord(r))),
+      keys: rows.map((r) => r.sort_key),
+    };
   }
 
   async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
@@ -206,15 +220,15 @@ export class SqliteStore implements Store {
   }
 
   /** A page's query segments, run in turn until the page is full. */
-  private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records"): Promise<unknown[]> {
+  private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records", hold?: Hold<unknown>): Promise<unknown[]> {
     const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
     const segments: Segment[] = buildListQueries(table, select, q, this.translateOptions).map(({ sql, params }) => ({ sql, values: params.values }));
     // Without a filter a page is an index walk that stops after `limit` rows:
     // bounded work, cheaper here than the copy of ~600 KB of rows from a
     // reader thread. A filter can scan, so it goes to a reader.
-    const runner = q.filter ? this.readers : this.inline;
     try {
-      return await runner.run({ kind, segments, limit: q.limit });
+      if (q.filter) return await this.readers.run({ kind, segments, limit: q.limit });
+      return await this.inline.run({ kind, segments, limit: q.limit }, hold);
     } catch (e) {
       throw mapSqliteError(e, `listing ${table}`);
     }

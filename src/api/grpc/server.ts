@@ -13,6 +13,8 @@ import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflecti
 import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
 import { resultsService } from "./results.ts";
+import { largeAnswerTurns } from "./send-gate.ts";
+import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
@@ -31,6 +33,8 @@ export interface GrpcServerOptions {
   listen: string;
   maxReceiveBytes: number;
   results: ResultsService;
+  /** Encoded records ListRecords answers from (shared with REST); none by default. */
+  cache?: EncodedRecordCache;
 }
 
 export interface RunningGrpcServer {
@@ -46,6 +50,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     "grpc.max_send_message_length": -1,
     // Channelz bookkeeping costs per call and Hindsight has its own metrics.
     "grpc.enable_channelz": 0,
+    // Large answers (ListRecords pages) take turns per connection: see send-gate.ts.
+    interceptors: [largeAnswerTurns()],
   });
   const services: string[] = [];
   const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
@@ -53,7 +59,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(
