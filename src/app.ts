@@ -6,6 +6,7 @@
 import type { Database } from "bun:sqlite";
 import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
 import { logsRpc } from "./api/logs-rpc.ts";
+import { EncodedRecordCache } from "./api/encoded-cache.ts";
 import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
@@ -87,18 +88,20 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
   const logs = new LogsService(store, clock);
+  // Encoded records both transports list from (each in its own encoding).
+  const cache = new EncodedRecordCache(cfg.recordCacheBytes);
   const metrics = new Registry();
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs, cache });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
-      rpc: new Map([...resultsRpc(results), ...logsRpc(logs)]),
+      rpc: new Map([...resultsRpc(results, cache), ...logsRpc(logs)]),
       logs,
       dashboardLogsPrefix: cfg.dashboardLogsPrefix,
       health: (service) => health.get(service),

@@ -80,6 +80,7 @@ describe("CreateRecord", () => {
       { type: "TaskRun", value: new TextEncoder().encode('{"a":1} trailing') },
       { type: "TaskRun", value: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) }, // invalid UTF-8
       { type: "t".repeat(769), value: json({}) },
+      { type: "TaskRun", value: new TextEncoder().encode("[".repeat(1001) + "]".repeat(1001)) }, // deeper than the store's parser goes
     ];
     for (const data of bad) {
       const e = await grpcError(s.client.createRecord({ parent, record: { name: `${parent}/records/baz`, data } }));
@@ -87,6 +88,17 @@ describe("CreateRecord", () => {
       expect(e.details).toContain("record.data");
     }
     expect((await s.client.listRecords({ parent })).records).toHaveLength(0);
+    // The same values refused by UpdateRecord (but the empty one, which keeps the stored value); the stored record is unchanged.
+    const ok = await s.client.createRecord({ parent, record: { name: `${parent}/records/kept`, data: { type: "TaskRun", value: json({ v: 1 }) } } });
+    for (const data of bad.slice(1)) {
+      const e = await grpcError(s.client.updateRecord({ record: { name: ok.name, data } }));
+      expect(e.code).toBe(Code.INVALID_ARGUMENT);
+      expect(e.details).toContain("record.data");
+    }
+    const kept = await s.client.getRecord({ name: ok.name });
+    expect(kept.etag).toBe(ok.etag);
+    expect(parse(kept.data?.value)).toEqual({ v: 1 });
+    await s.client.deleteRecord({ name: ok.name });
     const r = await s.client.createRecord({ parent, record: { name: `${parent}/records/nodata` } });
     expect(r.data).toBeUndefined();
     expect((await s.client.getRecord({ name: r.name })).data).toBeUndefined();

@@ -11,9 +11,10 @@
  * Other knobs: BENCH_ROUNDS (3), BENCH_INGEST_RUNS (8000), BENCH_INGEST_WARMUP (1000), BENCH_INGEST_MAX_SECONDS (90),
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
+ * BENCH_REST_ONLY (e.g. "list:ceiling,list:rest"), BENCH_REST_SERVE_ARGS (e.g. "--record-cache-size 0"),
  * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
  * BENCH_LOGS_MB (100), BENCH_LOGS_ROUNDS (3),
- * BENCH_PROFILE=1 (ingest server CPU profile in bench-data/profiles),
+ * BENCH_PROFILE=1 (ingest and rest: server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
  * BENCH_FIXTURES (the real fixtures folder, default ../shared/fixtures/real).
  */

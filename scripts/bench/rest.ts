@@ -18,7 +18,13 @@
  * Knobs: BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4, measured per run),
  * BENCH_REST_WARMUP (2, seconds of unmeasured calls before each run: Bun's JIT
  * needs a few hundred list calls to settle), BENCH_REST_IN_FLIGHT (8),
- * BENCH_REST_RECORDS (200).
+ * BENCH_REST_RECORDS (200), BENCH_REST_ONLY (runs to make, e.g.
+ * "list:rest,list:ceiling"; default all: list and get, each ceiling, rest,
+ * grpc), BENCH_REST_SERVE_ARGS (extra `serve` flags, e.g.
+ * "--record-cache-size 0" to measure every list reading and encoding its
+ * records), BENCH_PROFILE=1 (the server writes a CPU profile, Markdown, to
+ * bench-data/profiles on exit; profile one kind at a time with
+ * BENCH_REST_ONLY).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +38,7 @@ import {
   buildRunPool,
   fmtInt,
   fmtKB,
+  fmtMB,
   fmtMs,
   MEASURE_END,
   MEASURE_START,
@@ -51,6 +58,8 @@ const SECONDS = Number(process.env.BENCH_REST_SECONDS ?? 4);
 const IN_FLIGHT = Number(process.env.BENCH_REST_IN_FLIGHT ?? 8);
 const RECORDS = Number(process.env.BENCH_REST_RECORDS ?? 200);
 const WARMUP = Number(process.env.BENCH_REST_WARMUP ?? 2);
+/** "op:kind" pairs to run; every pair when unset. */
+const ONLY = process.env.BENCH_REST_ONLY ? new Set(process.env.BENCH_REST_ONLY.split(",").map((s) => s.trim())) : null;
 const PAGE = 50;
 const GOAL = 0.6;
 
@@ -64,7 +73,7 @@ interface ClientOut {
 }
 
 /** Seeds RECORDS records of 11-13 KB under one Result; returns the record names and their mean size. */
-async function seed(path: string): Promise<{ result: string; names: string[]; meanBytes: number }> {
+export async function seed(path: string): Promise<{ result: string; names: string[]; meanBytes: number }> {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
   const pool = buildRunPool(11, RECORDS * 8)
     .map((r) => ({ type: r.type, value: r.stages[3]! }))
@@ -123,7 +132,11 @@ export async function run(): Promise<BenchReport> {
   const dbPath = join(BENCH_DATA, "rest.db");
   const { result, names, meanBytes } = await seed(dbPath);
   progress(`rest: seeded ${names.length} records of ${fmtKB(meanBytes)} KiB mean under ${result}`);
-  const server = await startServer(dbPath);
+  const profArgs = process.env.BENCH_PROFILE
+    ? ["--cpu-prof-md", `--cpu-prof-dir=${join(BENCH_DATA, "profiles")}`, `--cpu-prof-name=rest-server-${[...(ONLY ?? ["all"])].join("+").replaceAll(":", "-")}.md`]
+    : [];
+  const serveArgs = (process.env.BENCH_REST_SERVE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+  const server = await startServer(dbPath, profArgs, { serveArgs });
   const api = "/apis/results.tekton.dev/v1alpha2/parents/";
   const paths = { list: `${api}${result}/records?page_size=${PAGE}`, get: `${api}${names[0]}` };
   const grpcCalls = {
@@ -151,6 +164,7 @@ export async function run(): Promise<BenchReport> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const op of ["list", "get"] as const) {
         for (const kind of ["ceiling", "rest", "grpc"] as const) {
+          if (ONLY && !ONLY.has(`${op}:${kind}`)) continue;
           const args = kind === "grpc" ? ["--mode", "grpc", "--address", server.address, ...grpcCalls[op]] : ["--mode", "rest", "--url", (kind === "rest" ? server.http : ceiling.base) + paths[op]];
           const r = await client(kind === "ceiling" ? ceiling.pid : server.pid, args);
           out[op]![kind].push(r);
@@ -163,9 +177,12 @@ export async function run(): Promise<BenchReport> {
     await server.stop();
     rmSync(bodiesFile, { force: true });
   }
+  // The server's peak over its whole life (seeded database, every round).
+  const rssBytes = server.sampler.hwmKiB * 1024;
 
   const rate = (r: ClientOut) => r.calls / r.seconds;
-  const best = (rs: ClientOut[]) => rs.reduce((x, y) => (rate(y) > rate(x) ? y : x));
+  const none: ClientOut = { calls: NaN, seconds: 1, bytes: 0, lat: { n: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN }, serverCpuMs: NaN };
+  const best = (rs: ClientOut[]) => (rs.length === 0 ? none : rs.reduce((x, y) => (rate(y) > rate(x) ? y : x)));
   const figures: Record<string, number> = {};
   const rows: string[][] = [];
   for (const op of ["list", "get"] as const) {
@@ -191,6 +208,7 @@ export async function run(): Promise<BenchReport> {
       measured: `${fmtInt(figures.list_rest!)} calls/s = ${(ratio * 100).toFixed(0)}% of ${fmtInt(figures.list_ceiling!)} (gRPC: ${fmtInt(figures.list_grpc!)})`,
       met: ratio >= GOAL,
     },
+    { goal: "server RSS ≤ 150 MB while answering REST and gRPC", measured: `${(rssBytes / 1e6).toFixed(0)} MB (${fmtMB(rssBytes)} MiB) peak (VmHWM)`, met: rssBytes <= 150e6 },
   ];
   const tables: Table[] = [
     {
@@ -201,11 +219,12 @@ export async function run(): Promise<BenchReport> {
         `${names.length} records of ${fmtKB(meanBytes)} KiB mean (final-state generated runs of 11-13 KB); answers are ${fmtKB(sizes.list!)} KiB (list) and ${fmtKB(sizes.get!)} KiB (get) of JSON. ` +
         "Server and client are separate processes on the same 2 cores; the REST client reads every answer's bytes, the gRPC client decodes them. " +
         "Server CPU ms/call is the answering process's user+system time over the measured window (Hindsight's includes its reader threads). " +
-        "The ceiling answers the same URLs with Hindsight's bytes from memory.",
+        `The ceiling answers the same URLs with Hindsight's bytes from memory. Hindsight's peak RSS over the whole run: ${fmtMB(rssBytes)} MiB (VmHWM).`,
     },
   ];
   rmSync(dbPath, { force: true });
   for (const suffix of ["-wal", "-shm"]) rmSync(dbPath + suffix, { force: true });
+  figures.server_rss_bytes = rssBytes;
   return { name: "rest", tables, goals, figures };
 }
 

@@ -93,7 +93,7 @@ export function recordOut(r: RecordResource): RecordMsg {
     name: formatRecordName(r.parent, r.resultName, r.name),
     id: r.uid,
     uid: r.uid,
-    data: r.data ? create(AnySchema, { type: r.data.type, value: encoder.encode(r.data.value) }) : undefined,
+    data: r.data ? create(AnySchema, { type: r.data.type, value: r.data.raw ?? encoder.encode(r.data.value) }) : undefined,
     etag: r.etag,
     createdTime: created,
     createTime: created,

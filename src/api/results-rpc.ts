@@ -24,7 +24,8 @@ import {
   type UpdateRecordRequest,
   type UpdateResultRequest,
 } from "../gen/api_pb.ts";
-import { RecordListSummarySchema } from "../gen/resources_pb.ts";
+import { RecordListSummarySchema, type Record as RecordMsg } from "../gen/resources_pb.ts";
+import { EncodedRecordCache, type Kept } from "./encoded-cache.ts";
 import { recordIn, recordOut, resultIn, resultOut } from "./convert.ts";
 import { applyFieldMask } from "./field-mask.ts";
 
@@ -41,10 +42,55 @@ export interface CallContext {
 
 export const emptyContext: CallContext = { authorization: "", fields: [] };
 
+/**
+ * How a transport encodes a ListRecords answer from pieces: each record on
+ * its own (kept in the encoded-record cache under `name`), then the page
+ * around the records' bytes. `page(records.map(record), token)` must equal
+ * the transport's encoding of the whole response message.
+ */
+export interface PageEncoding {
+  /** Cache namespace; two encodings never share entries. */
+  name: string;
+  record(r: RecordMsg): Uint8Array;
+  page(records: readonly Uint8Array[], nextPageToken: string): Uint8Array;
+}
+
 /** One RPC: its descriptor (request/response types, HTTP rule) and its handler. */
 export interface Rpc {
   method: DescMethod;
   call(req: MessageShape<DescMessage>, ctx: CallContext): Promise<MessageShape<DescMessage>>;
+  /**
+   * ListRecords only: the answer already encoded, from cached record
+   * encodings where the listed state is cached. Null when the call takes a
+   * partial-response mask (then `call` answers). Same bytes as `call`
+   * followed by the transport's encoder.
+   */
+  encoded?(req: MessageShape<DescMessage>, ctx: CallContext, enc: PageEncoding): Promise<Uint8Array | null>;
+}
+
+/**
+ * ListRecords as encoded bytes. Records are listed with a hold on the cache:
+ * one held in the listed state is taken from it (the store reads nothing of
+ * it), the others are converted, encoded and kept.
+ */
+async function listRecordsEncoded(svc: ResultsService, cache: EncodedRecordCache, req: ListRecordsRequest, enc: PageEncoding): Promise<Uint8Array> {
+  const asked = new Set<string>();
+  const page = await svc.listRecords(req, (uid, etag) => {
+    asked.add(uid);
+    return cache.get(enc.name, uid, etag);
+  });
+  const parts = page.items.map((r): Kept => {
+    if ("held" in r) return r.held;
+    // A list run on a reader thread returns whole rows without asking: look them up here.
+    return (asked.has(r.uid) ? undefined : cache.get(enc.name, r.uid, r.etag)) ?? cache.keep(enc.name, r.uid, r.etag, enc.record(recordOut(r)));
+  });
+  const key = `${enc.name}\u0000${req.parent}\u0000${req.filter}\u0000${req.pageSize}\u0000${req.pageToken}\u0000${req.orderBy}`;
+  return cache.page(key, parts, page.nextPageToken, () =>
+    enc.page(
+      parts.map((p) => p.bytes),
+      page.nextPageToken,
+    ),
+  );
 }
 
 /** The core calls per RPC (keyed by the method's localName). */
@@ -87,19 +133,24 @@ function handlers(svc: ResultsService) {
  * the `fields` mask of its context to the response, as upstream's interceptor
  * does for every unary call.
  */
-export function resultsRpc(svc: ResultsService): Map<string, Rpc> {
+export function resultsRpc(svc: ResultsService, cache: EncodedRecordCache = new EncodedRecordCache(0)): Map<string, Rpc> {
   const impls = handlers(svc) as Record<string, (req: never) => Promise<MessageShape<DescMessage>>>;
   const out = new Map<string, Rpc>();
   for (const method of Results.methods) {
     const impl = impls[method.localName];
     if (!impl) throw new Error(`no handler for ${Results.typeName}/${method.name}`);
-    out.set(method.localName, {
+    const rpc: Rpc = {
       method,
       async call(req, ctx) {
         const res = await impl(req as never);
         return ctx.fields.length > 0 ? applyFieldMask(method.output, res, ctx.fields) : res;
       },
-    });
+    };
+    if (method.localName === "listRecords") {
+      // A mask prunes the response message, so it takes `call`.
+      rpc.encoded = (req, ctx, enc) => (ctx.fields.length > 0 ? Promise.resolve(null) : listRecordsEncoded(svc, cache, req as ListRecordsRequest, enc));
+    }
+    out.set(method.localName, rpc);
   }
   return out;
 }

@@ -57,3 +57,12 @@ test("clusters to watch: --kubeconfig, repeatable --context (comma-separated in 
   expect(() => loadConfig({ context: [" "] }, {})).toThrow(/--context: a context name must not be empty/);
   expect(loadConfig({}, {})).toMatchObject({ kubeconfig: null, contexts: [], watchConfig: null });
 });
+
+test("the record cache size: a size, or 0 for none", () => {
+  expect(defaultConfig.recordCacheBytes).toBe(16 * 1024 * 1024);
+  expect(loadConfig({ "record-cache-size": "64MiB" }, {}).recordCacheBytes).toBe(64 * 1024 * 1024);
+  expect(loadConfig({}, { HINDSIGHT_RECORD_CACHE_SIZE: "0" }).recordCacheBytes).toBe(0);
+  expect(loadConfig({ "record-cache-size": "0MiB" }, {}).recordCacheBytes).toBe(0);
+  expect(() => loadConfig({ "record-cache-size": "0xyz" }, {})).toThrow(/--record-cache-size/);
+  expect(() => loadConfig({ "record-cache-size": "12" }, {})).toThrow(/out of range/);
+});

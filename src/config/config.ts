@@ -20,6 +20,8 @@ export interface Config {
   httpListen: string;
   /** Largest REST request body accepted; bigger ones get 413 with code 8. */
   httpMaxBodyBytes: number;
+  /** Bytes of encoded records kept for lists (REST JSON and protobuf); 0 = none. */
+  recordCacheBytes: number;
   /** Kubeconfig whose contexts are watched (--context), and the default for watch-config clusters. */
   kubeconfig: string | null;
   /** Contexts to watch; empty with a kubeconfig: its current context. */
@@ -38,6 +40,7 @@ export const defaultConfig: Config = {
   queryTimeoutMs: 60_000,
   httpListen: "127.0.0.1:8080",
   httpMaxBodyBytes: 32 * 1024 * 1024,
+  recordCacheBytes: 16 * 1024 * 1024,
   kubeconfig: null,
   contexts: [],
   watchConfig: null,
@@ -67,6 +70,12 @@ export function parseSize(raw: string, source: string): number {
   const n = Math.floor(Number(m[1]) * unit);
   if (n < 1024 || n > 2 ** 31 - 1) throw new ConfigError(`${source}: ${raw} is out of range (1KiB to 2GiB)`);
   return n;
+}
+
+/** A size, or 0 for "none". */
+function parseSizeOrZero(raw: string, source: string): number {
+  const m = /^\s*0+(?:\.0*)?\s*([a-zA-Z]*)\s*$/.exec(raw);
+  return m && SIZE_UNITS[m[1]!.toLowerCase()] !== undefined ? 0 : parseSize(raw, source);
 }
 
 export function parseListen(raw: string, source: string): string {
@@ -153,6 +162,13 @@ export const settings: Setting[] = [
     parse: parseSize,
   },
   {
+    key: "recordCacheBytes",
+    flag: "record-cache-size",
+    env: "HINDSIGHT_RECORD_CACHE_SIZE",
+    help: "memory for encoded records that lists answer from, e.g. 16MiB (0: off)",
+    parse: parseSizeOrZero,
+  },
+  {
     key: "kubeconfig",
     flag: "kubeconfig",
     env: "HINDSIGHT_KUBECONFIG",
@@ -183,7 +199,7 @@ export const settings: Setting[] = [
   },
 ];
 
-const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes"]);
+const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes", "recordCacheBytes"]);
 const defaultText = (k: keyof Config) => {
   if (SIZE_KEYS.has(k)) return `${Number(defaultConfig[k]) / 1024 / 1024}MiB`;
   if (k === "queryTimeoutMs") return `${defaultConfig.queryTimeoutMs / 1000}s`;

@@ -11,9 +11,9 @@ import { formatDuration, parseSummaryRequest } from "./summary.ts";
 import { pageSize, parseOrderBy, resumePosition } from "./listing.ts";
 import { encodePageToken } from "./page-token.ts";
 import { formatRecordName, formatResultName, parseRecordName, parseResultName } from "./names.ts";
-import type { Keyed, ListQuery, RecordHead, Store } from "./store.ts";
+import type { HeldRecord, Hold, Keyed, ListQuery, RecordHead, Store } from "./store.ts";
 import type { Annotations, OrderField, RecordData, RecordResource, RecordSummary, ResultResource } from "./types.ts";
-import { decodeValue, validateData, validateSummary } from "./validate.ts";
+import { validateData, validateDataBytes, validateSummary } from "./validate.ts";
 
 export interface ResultInput {
   name: string;
@@ -159,7 +159,7 @@ export class ResultsService {
     if (parent !== formatResultName(n.parent, n.result)) {
       throw invalidArgument("parent: requested parent does not match resource name");
     }
-    const data = input.data ? validateData({ type: input.data.type, value: decodeValue(input.data.value) }, "record.data", this.isJson) : null;
+    const data = input.data ? validateDataBytes(input.data.type, input.data.value) : null;
     return this.store.write((tx) => {
       const now = this.nextTime();
       const uid = this.ids.newId();
@@ -192,22 +192,19 @@ export class ResultsService {
   async updateRecord(input: RecordInput | null, etag: string): Promise<RecordResource> {
     if (!input) throw invalidArgument("record: required");
     const n = parseRecordName(input.name, "record.name");
-    const newValue = input.data && input.data.value.length > 0 ? decodeValue(input.data.value) : null;
+    const newBytes = input.data && input.data.value.length > 0 ? input.data.value : null;
     return this.store.write((tx) => {
       // With a new value the stored one is not needed: skip reading it.
       const cur: RecordHead | RecordResource | null =
-        newValue !== null ? tx.getRecordHead(n.parent, n.result, n.record) : tx.getRecord(n.parent, n.result, n.record);
+        newBytes !== null ? tx.getRecordHead(n.parent, n.result, n.record) : tx.getRecord(n.parent, n.result, n.record);
       if (!cur) throw notFound(`record ${formatRecordName(n.parent, n.result, n.record)} not found`);
       if (etag !== "" && etag !== cur.etag) throw failedPrecondition("the etag mismatches");
       // The merge starts from what is stored; a head has no value (it is being replaced).
       const stored = "dataType" in cur ? { type: cur.dataType, value: "" } : { type: cur.data?.type ?? null, value: cur.data?.value ?? "" };
       let data: RecordData | null = "dataType" in cur ? null : cur.data;
       if (input.data) {
-        data = validateData(
-          { type: input.data.type !== "" ? input.data.type : (stored.type ?? ""), value: newValue ?? stored.value },
-          "record.data",
-          this.isJson,
-        );
+        const type = input.data.type !== "" ? input.data.type : (stored.type ?? "");
+        data = newBytes !== null ? validateDataBytes(type, newBytes) : validateData({ type, value: stored.value }, "record.data", this.isJson);
       }
       const now = this.nextTime(cur.updateTime);
       const next: RecordResource = {
@@ -234,17 +231,20 @@ export class ResultsService {
     });
   }
 
-  async listRecords(req: ListInput): Promise<Page<RecordResource>> {
+  /**
+   * With `hold`, records the caller already holds in the listed state come
+   * back as HeldRecords, without their data (see Store.listRecords).
+   */
+  async listRecords(req: ListInput): Promise<Page<RecordResource>>;
+  async listRecords<H>(req: ListInput, hold: Hold<H>): Promise<Page<RecordResource | HeldRecord<H>>>;
+  async listRecords<H>(req: ListInput, hold?: Hold<H>): Promise<Page<RecordResource | HeldRecord<H>>> {
     const parent = req.parent.trim();
     if (parent === "") throw invalidArgument("parent: parent missing");
     const n = parseResultName(parent, "parent");
-    return this.list("records", req, parent, RECORD_ORDER_FIELDS, (q) =>
-      this.store.listRecords({
-        ...q,
-        parent: n.parent === "-" ? null : n.parent,
-        result: n.result === "-" ? null : n.result,
-      }),
-    );
+    return this.list("records", req, parent, RECORD_ORDER_FIELDS, (q) => {
+      const query = { ...q, parent: n.parent === "-" ? null : n.parent, result: n.result === "-" ? null : n.result };
+      return hold ? this.store.listRecords(query, hold) : this.store.listRecords(query);
+    });
   }
 
   /**
@@ -274,7 +274,7 @@ export class ResultsService {
 
   // ---- shared lister -------------------------------------------------------
 
-  private async list<T extends ResultResource | RecordResource>(
+  private async list<T extends { uid: string }>(
     kind: "results" | "records" | "logs",
     req: ListInput,
     parent: string,

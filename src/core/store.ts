@@ -41,6 +41,20 @@ export interface WriteTx extends LogWriteTx {
 /** A record as stored, minus the (large) data value; `dataType` null when it has no data. */
 export type RecordHead = Omit<RecordResource, "data"> & { dataType: string | null };
 
+/**
+ * A listed record the caller already holds in exactly this state: `hold`
+ * returned `held` for its uid and etag, so the store read nothing more of it
+ * (no data). Etags change with every update, so (uid, etag) names one state.
+ */
+export interface HeldRecord<H> {
+  uid: string;
+  etag: string;
+  held: H;
+}
+
+/** Asked for each listed record (uid, etag): what the caller holds for that state, or undefined to have it read. */
+export type Hold<H> = (uid: string, etag: string) => H | undefined;
+
 /** A list's rows with each row's value of the order field (null without an order, or NULL). */
 export interface Keyed<T> {
   items: T[];
@@ -55,6 +69,13 @@ export interface Store extends LogStore {
   getRecord(parent: string, result: string, name: string): Promise<RecordResource | null>;
   listResults(q: ListQuery): Promise<Keyed<ResultResource>>;
   listRecords(q: ListQuery): Promise<Keyed<RecordResource>>;
+  /**
+   * With `hold`: a record the caller holds comes back as a HeldRecord, its
+   * data unread. Called inside the list's read, so what it returns is pinned
+   * to the state listed. A store may ignore it (lists run elsewhere may read
+   * every row whole).
+   */
+  listRecords<H>(q: ListQuery, hold: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>>;
   /** Raw aggregates (durations in microseconds, times in Unix seconds), one row per group. */
   summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
   /** Secret for signing page tokens; stable for the life of the database. */

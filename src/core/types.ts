@@ -33,6 +33,12 @@ export interface RecordData {
   type: string;
   /** The JSON document, as text. */
   value: string;
+  /**
+   * The same document as UTF-8 bytes, when it arrived as bytes (gRPC, REST):
+   * stored and answered from these, so a 12 KB run is not decoded into a
+   * string and encoded back on every write (see bytesData in validate.ts).
+   */
+  readonly raw?: Uint8Array;
 }
 
 export interface RecordResource {

@@ -108,7 +108,7 @@ test("indexed filter fields are searched through their index", () => {
   }
 });
 
-test("label and annotation equality is searched through the key/value side tables", () => {
+test("label and result-annotation equality is searched through the key/value side tables; record annotations read the JSON", () => {
   // Planner statistics decide between the side table and walking uid, so
   // this database has rows like a real one: selective labels, then ANALYZE.
   const kv = openDatabase(":memory:");
@@ -136,7 +136,10 @@ test("label and annotation equality is searched through the key/value side table
   const side = /SEARCH record_kv USING PRIMARY KEY \(kind=\? AND key=\? AND value=\?\)/;
   expect(planOf("records", 'data.metadata.labels["app"] == "app-7"')).toMatch(side);
   expect(planOf("records", 'data.metadata.labels["pipelinesascode.tekton.dev/sha"] == "sha-3-3"')).toMatch(side);
-  expect(planOf("records", 'data.metadata.annotations["sha"] == "sha-3-3"')).toMatch(side);
+  // Record annotations are not in the side table (migration 0005): never searched there, and none are stored.
+  expect(planOf("records", 'data.metadata.annotations["sha"] == "sha-3-3"')).not.toMatch(/record_kv/);
+  expect(kv.query("SELECT count(*) AS n FROM record_kv WHERE kind <> 0").get()).toEqual({ n: 0 });
+  expect(kv.query("SELECT count(*) AS n FROM record_kv").get()).toEqual({ n: 200 * 10 * 2 });
   expect(planOf("records", 'data.metadata.labels["app"] in ["app-1", "app-2"]')).toMatch(side);
   expect(planOf("results", 'annotations["repo"] == "org/app-5"')).toMatch(/SEARCH result_kv USING PRIMARY KEY \(key=\? AND value=\?\)/);
   // The side table answers exactly what the document says.
@@ -152,7 +155,7 @@ test("label and annotation equality is searched through the key/value side table
   const densePlan = buildListQueries("records", "records.rid", { ...base, filter: compileFilter("records", 'data.metadata.labels["app"] == "app-7"') }, dense)
     .map(({ sql, params }) => (kv.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(params.values as never[])) as Array<{ detail: string }>).map((r) => r.detail).join(" | "))
     .join(" || ");
-  expect(densePlan).toMatch(/SCAN records USING INDEX records_uid/);
+  expect(densePlan).toMatch(/SCAN records USING (COVERING )?INDEX records_uid/);
   expect(densePlan).toMatch(/SEARCH record_kv (EXISTS )?USING PRIMARY KEY \(kind=\? AND key=\? AND value=\? AND rid=\?\)/);
   expect(densePlan).not.toMatch(/TEMP B-TREE/);
   for (const f of ['data.metadata.labels["app"] == "app-7"', 'data.metadata.labels["app"] in ["app-1", "app-2", "nope"]', '!(data.metadata.labels["app"] == "app-7")']) {
@@ -174,6 +177,8 @@ test("a name prefix most rows share is checked per row in list order, not sorted
       .join(" || ");
   expect(planWith({ denseRange: () => false })).toMatch(/INDEX records_g_name \(g_name>\? AND g_name<\?\)/);
   const dense = planWith({ denseRange: (col: string) => col === "records.g_name" });
-  expect(dense).toMatch(/SCAN records USING INDEX records_uid/);
+  expect(dense).toMatch(/SCAN records USING (COVERING )?INDEX records_uid /);
+  // Each row's name is read beside its uid (migration 0006), not from the document.
+  expect(dense).toMatch(/SEARCH n\d+ EXISTS USING INDEX records_uid_name \(uid=\? AND g_name>\? AND g_name<\?\)/);
   expect(dense).not.toMatch(/TEMP B-TREE/);
 });

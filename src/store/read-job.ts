@@ -6,6 +6,7 @@
  */
 import type { Database, Statement } from "bun:sqlite";
 import { AppError } from "../core/errors.ts";
+import type { Hold } from "../core/store.ts";
 import type { SqlValue } from "./filter/params.ts";
 import { RECORD_COLUMNS } from "./rows.ts";
 
@@ -60,17 +61,22 @@ export class JobRunner {
    * One read transaction per job, so the keys and the rows fetched by them
    * come from the same snapshot even while the writer commits.
    */
-  run(job: ReadJob): unknown[] {
-    if (this.db.inTransaction) return this.runIn(job);
+  run(job: ReadJob, hold?: Hold<unknown>): unknown[] {
+    if (this.db.inTransaction) return this.runIn(job, hold);
     this.db.run("BEGIN");
     try {
-      return this.runIn(job);
+      return this.runIn(job, hold);
     } finally {
       this.db.run("COMMIT");
     }
   }
 
-  private runIn(job: ReadJob): unknown[] {
+  /**
+   * `hold` (records jobs whose segments also select uid and etag): a record it
+   * returns something for is not fetched; the row is { held, uid, etag,
+   * sort_key } instead.
+   */
+  private runIn(job: ReadJob, hold?: Hold<unknown>): unknown[] {
     const rows: unknown[] = [];
     for (const { sql, values } of job.segments) {
       const got = this.db.query(sql).all(...(values as never[]));
@@ -80,7 +86,14 @@ export class JobRunner {
     if (job.limit >= 0 && rows.length > job.limit) rows.length = job.limit;
     if (job.kind === "rows") return rows;
     const out: unknown[] = [];
-    for (const k of rows as Array<{ rid: number; sort_key?: unknown }>) {
+    for (const k of rows as Array<{ rid: number; uid?: string; etag?: string; sort_key?: unknown }>) {
+      if (hold && k.uid !== undefined && k.etag !== undefined) {
+        const held = hold(k.uid, k.etag);
+        if (held !== undefined) {
+          out.push({ held, uid: k.uid, etag: k.etag, sort_key: k.sort_key ?? null });
+          continue;
+        }
+      }
       const row = this.byRid.get(k.rid);
       if (row) out.push({ ...row, sort_key: k.sort_key ?? null });
     }

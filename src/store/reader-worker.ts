@@ -5,6 +5,7 @@
  * writer commits.
  */
 import type { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import { openDatabase } from "./db.ts";
 import { JobRunner, toJobError, type ReadJob } from "./read-job.ts";
 
@@ -16,11 +17,21 @@ export type ReaderIn =
   | { type: "close" };
 
 export type ReaderOut =
-  | { type: "ready" }
+  | { type: "ready"; tid: number | null }
   | { type: "open_failed"; message: string }
   | { type: "done"; id: number; rows: unknown[] }
   | { type: "failed"; id: number; error: ReturnType<typeof toJobError> }
   | { type: "closed" };
+
+/** This thread's kernel id, so the pool can lower its priority during a long scan (Linux only). */
+function threadId(): number | null {
+  try {
+    const tid = Number(readFileSync("/proc/thread-self/stat", "utf8").split(" ", 1)[0]);
+    return Number.isInteger(tid) && tid > 0 ? tid : null;
+  } catch {
+    return null;
+  }
+}
 
 let db: Database | null = null;
 let runner: JobRunner | null = null;
@@ -34,7 +45,7 @@ self.onmessage = (ev: MessageEvent<ReaderIn>) => {
         db = openDatabase(m.path, { readonly: true, cacheKiB: m.cacheKiB });
         if (m.mmapBytes > 0) db.run(`PRAGMA mmap_size = ${Math.floor(m.mmapBytes)}`);
         runner = new JobRunner(db);
-        send({ type: "ready" });
+        send({ type: "ready", tid: threadId() });
       } catch (e) {
         send({ type: "open_failed", message: e instanceof Error ? e.message : String(e) });
       }

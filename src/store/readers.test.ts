@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Database } from "bun:sqlite";
@@ -25,7 +25,7 @@ const rows = (sql: string, ...values: Array<string | number>): ReadJob => ({ kin
 const spin = (n: number) => rows("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1) SELECT count(*) AS n FROM c", n);
 
 test("a long query on one reader does not hold up a short one on another", async () => {
-  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2 });
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2, slowMs: 0 });
   try {
     expect(pool.threads).toBe(1); // more start only when queries overlap
     let longDone = false;
@@ -95,4 +95,29 @@ test("close refuses new work with UNAVAILABLE; a missing database fails the star
   const err = (await pool.run(rows("SELECT 1")).catch((e: unknown) => e)) as AppError;
   expect(err.code).toBe("unavailable");
   await expect(ReaderPool.start(join(dir, "absent", "x.db"), { size: 1 })).rejects.toThrow(/a reader could not open the database/);
+});
+
+test("a long query yields the CPU: its thread runs at a lower priority and is retired afterwards; short queries keep theirs", async () => {
+  const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2, slowMs: 50 });
+  const niceOf = (tid: number) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+  try {
+    await pool.run(spin(10));
+    expect(pool.demotedThreads).toEqual([]);
+    const long = pool.run(spin(5_000_000));
+    await Bun.sleep(250);
+    const demoted = pool.demotedThreads;
+    if (process.platform === "linux") {
+      expect(demoted).toHaveLength(1);
+      expect(niceOf(demoted[0]!)).toBe(10);
+      expect(niceOf(Number(readFileSync("/proc/thread-self/stat", "utf8").split(" ")[0]))).toBe(0); // the main thread keeps its priority
+    }
+    // Meanwhile a short query runs on another thread at normal priority.
+    expect(await pool.run(rows("SELECT name FROM results WHERE parent = ?1", "p"))).toEqual([{ name: "r" }]);
+    expect(await long).toEqual([{ n: 5_000_000 }]);
+    expect(pool.demotedThreads).toEqual([]);
+    if (process.platform === "linux") expect(pool.threads).toBe(1); // the demoted one retired
+    expect(await pool.run(spin(10))).toEqual([{ n: 10 }]);
+  } finally {
+    await pool.close();
+  }
 });

@@ -7,7 +7,9 @@
  * inline (InlineReaders), which tests and tools use.
  */
 import type { Database } from "bun:sqlite";
+import { setPriority } from "node:os";
 import { AppError } from "../core/errors.ts";
+import type { Hold } from "../core/store.ts";
 import { fromJobError, JobRunner, type ReadJob } from "./read-job.ts";
 import type { ReaderIn, ReaderOut } from "./reader-worker.ts";
 import { workerUrl } from "./worker-url.ts";
@@ -22,8 +24,8 @@ export class InlineReaders implements Readers {
   constructor(db: Database) {
     this.runner = new JobRunner(db);
   }
-  async run(job: ReadJob): Promise<unknown[]> {
-    return this.runner.run(job);
+  async run(job: ReadJob, hold?: Hold<unknown>): Promise<unknown[]> {
+    return this.runner.run(job, hold);
   }
   async close(): Promise<void> {}
 }
@@ -37,7 +39,19 @@ export interface PoolOptions {
   mmapBytes?: number;
   /** A query running longer is abandoned (its thread replaced) with DEADLINE_EXCEEDED. */
   timeoutMs?: number;
+  /**
+   * A query running longer yields the CPU: its thread's nice value is raised
+   * (0 = never). On a 2-core machine a full scan takes a whole core, and the
+   * short indexed queries, gRPC and the writer share the other; the kernel
+   * then serves them first. A thread's priority cannot be raised back
+   * without privileges, so the thread is retired after that query and a
+   * fresh one starts when needed.
+   */
+  slowMs?: number;
 }
+
+/** The nice value of a reader thread running a long query. */
+const SLOW_NICE = 10;
 
 interface Pending {
   id: number;
@@ -50,8 +64,13 @@ interface Reader {
   worker: Worker;
   busy: Pending | null;
   timer: ReturnType<typeof setTimeout> | null;
+  slowTimer: ReturnType<typeof setTimeout> | null;
   ready: Promise<void>;
   opened: boolean;
+  /** Kernel thread id (Linux), for setPriority. */
+  tid: number | null;
+  /** Its priority was lowered: retired after its current query. */
+  demoted: boolean;
 }
 
 export class ReaderPool implements Readers {
@@ -65,7 +84,7 @@ export class ReaderPool implements Readers {
     private readonly path: string,
     opts: PoolOptions,
   ) {
-    this.opts = { size: 3, cacheKiB: 8192, mmapBytes: 0, timeoutMs: 60_000, ...opts };
+    this.opts = { size: 3, cacheKiB: 8192, mmapBytes: 0, timeoutMs: 60_000, slowMs: 200, ...opts };
   }
 
   /**
@@ -88,6 +107,11 @@ export class ReaderPool implements Readers {
   /** Reader threads running now. */
   get threads(): number {
     return this.readers.length;
+  }
+
+  /** Kernel ids of the reader threads running a long query at lowered priority (for tests and status). */
+  get demotedThreads(): number[] {
+    return this.readers.filter((r) => r.demoted && r.tid !== null).map((r) => r.tid!);
   }
 
   run(job: ReadJob): Promise<unknown[]> {
@@ -123,12 +147,13 @@ export class ReaderPool implements Readers {
 
   private spawn(): Reader {
     const worker = new Worker(workerUrl("reader-worker.ts"));
-    const reader: Reader = { worker, busy: null, timer: null, ready: Promise.resolve(), opened: false };
+    const reader: Reader = { worker, busy: null, timer: null, slowTimer: null, ready: Promise.resolve(), opened: false, tid: null, demoted: false };
     reader.ready = new Promise<void>((resolve, reject) => {
       worker.onmessage = (ev: MessageEvent<ReaderOut>) => {
         const m = ev.data;
         if (m.type === "ready") {
           reader.opened = true;
+          reader.tid = m.tid;
           resolve();
         }
         else if (m.type === "open_failed") reject(new Error(`a reader could not open the database: ${m.message}`));
@@ -151,11 +176,34 @@ export class ReaderPool implements Readers {
     const p = reader.busy;
     if (!p || (m.type !== "done" && m.type !== "failed") || m.id !== p.id) return;
     if (reader.timer) clearTimeout(reader.timer);
+    if (reader.slowTimer) clearTimeout(reader.slowTimer);
     reader.busy = null;
-    reader.timer = null;
+    reader.timer = reader.slowTimer = null;
     if (m.type === "done") p.resolve(m.rows);
     else p.reject(fromJobError(m.error));
+    if (reader.demoted) this.retire(reader);
     this.dispatch();
+  }
+
+  /** Lowers a long query's thread's priority (see PoolOptions.slowMs). */
+  private demote(reader: Reader): void {
+    reader.slowTimer = null;
+    if (!reader.busy || reader.tid === null) return;
+    try {
+      setPriority(reader.tid, SLOW_NICE);
+      reader.demoted = true;
+    } catch {
+      // Not permitted or not Linux: the query keeps its priority.
+    }
+  }
+
+  /** Removes a demoted thread once idle; dispatch() starts a fresh one when queries need it. */
+  private retire(reader: Reader): void {
+    const i = this.readers.indexOf(reader);
+    if (i < 0) return;
+    this.readers.splice(i, 1);
+    reader.worker.postMessage({ type: "close" } satisfies ReaderIn);
+    setTimeout(() => reader.worker.terminate(), 1000).unref?.();
   }
 
   private dispatch(): void {
@@ -168,6 +216,7 @@ export class ReaderPool implements Readers {
       const p = this.queue.shift()!;
       r.busy = p;
       r.timer = setTimeout(() => this.timeout(r), this.opts.timeoutMs);
+      if (this.opts.slowMs > 0) r.slowTimer = setTimeout(() => this.demote(r), this.opts.slowMs);
       r.worker.postMessage({ type: "job", id: p.id, job: p.job } satisfies ReaderIn);
     }
   }
@@ -185,6 +234,7 @@ export class ReaderPool implements Readers {
     const i = this.readers.indexOf(reader);
     if (i < 0) return;
     if (reader.timer) clearTimeout(reader.timer);
+    if (reader.slowTimer) clearTimeout(reader.slowTimer);
     reader.busy?.reject(err);
     reader.busy = null;
     reader.worker.terminate();

@@ -33,3 +33,27 @@ test("dense and sparse label values and prefixes list the same records as with n
   expect((await probing.listRecords(q('data.metadata.labels.app == "common"'))).items).toHaveLength(7);
   db.close();
 });
+
+test("a name prefix selects string names only: numbers, booleans, arrays and objects never match, with or without the type test", async () => {
+  const db = openDatabase(":memory:");
+  db.run("INSERT INTO results (uid, parent, name, create_time, update_time, etag) VALUES ('r', 'ns', 'r', 1, 1, 'e')");
+  const names: unknown[] = [12, "12-build", true, "1", -3, "-3x", [1], "[1]", { a: 1 }, '{"a"', null, "nodejs-a", "nodejs"];
+  names.forEach((name, i) =>
+    db.run(
+      "INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data) VALUES (?, 1, 'ns', 'r', ?, ?, ?, 'e', 't', jsonb(?))",
+      [`u${String(i).padStart(3, "0")}`, `n${i}`, i, i, JSON.stringify({ metadata: { name } })],
+    ),
+  );
+  const store = new SqliteStore(db);
+  const names_ = async (prefix: string) =>
+    (await store.listRecords({ parent: "ns", result: null, filter: compileFilter("records", `data.metadata.name.startsWith(${JSON.stringify(prefix)})`), order: null, after: null, limit: 50 })).items.map(
+      (r) => (JSON.parse(r.data!.value) as { metadata: { name: unknown } }).metadata.name,
+    );
+  expect(await names_("1")).toEqual(["12-build", "1"]);
+  expect(await names_("-3")).toEqual(["-3x"]);
+  expect(await names_("[")).toEqual(["[1]"]);
+  expect(await names_("{")).toEqual(['{"a"']);
+  expect(await names_("nodejs")).toEqual(["nodejs-a", "nodejs"]);
+  expect(await names_("")).toEqual(["12-build", "1", "-3x", "[1]", '{"a"', "nodejs-a", "nodejs"]);
+  db.close();
+});

@@ -8,7 +8,8 @@
 import type { Database, Statement } from "bun:sqlite";
 import { notFound } from "../core/errors.ts";
 import { formatRecordName, formatResultName } from "../core/names.ts";
-import type { Keyed, ListQuery, LogAppend, LogPart, Store, WriteTx } from "../core/store.ts";
+import { invalidJson } from "../core/validate.ts";
+import type { HeldRecord, Hold, Keyed, ListQuery, LogAppend, LogPart, Store, WriteTx } from "../core/store.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { mapSqliteError } from "./errors.ts";
 import { buildListQueries, orderColumn } from "./list-sql.ts";
@@ -30,7 +31,7 @@ import { InlineReaders, type Readers } from "./readers.ts";
 import type { TranslateOptions } from "./filter/translate.ts";
 import type { KvMember } from "./filter/columns.ts";
 
-type Params = Record<string, string | number | null>;
+type Params = Record<string, string | number | Uint8Array | null>;
 
 export class SqliteStore implements Store {
   readonly pageTokenKey: Uint8Array;
@@ -92,14 +93,18 @@ export class SqliteStore implements Store {
         "SELECT uid, parent, result_name, name, create_time, update_time, etag, type FROM records WHERE parent = ? AND result_name = ? AND name = ?",
       ),
       isJson: db.prepare("SELECT json_valid(?, 1) AS ok"),
+      // $data is JSON text, or its UTF-8 bytes as a blob (CAST reads them as
+      // text). json_valid(…, 1) is the strict RFC 8259 check; it and jsonb()
+      // share one parse through SQLite's JSON cache, so the service need not
+      // check the document first. A refused document changes no row.
       insertRecord: db.prepare(
         `INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data)
-         SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb($data)
-         FROM results WHERE parent = $parent AND name = $result_name`,
+         SELECT $uid, rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb(CAST($data AS TEXT))
+         FROM results WHERE parent = $parent AND name = $result_name AND ($data IS NULL OR json_valid(CAST($data AS TEXT), 1))`,
       ),
       updateRecord: db.prepare(
-        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb($data)
-         WHERE uid = $uid`,
+        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb(CAST($data AS TEXT))
+         WHERE uid = $uid AND ($data IS NULL OR json_valid(CAST($data AS TEXT), 1))`,
       ),
       deleteRecord: db.prepare("DELETE FROM records WHERE parent = ? AND result_name = ? AND name = ?"),
     };
@@ -143,14 +148,20 @@ export class SqliteStore implements Store {
         } catch (e) {
           throw mapSqliteError(e, what);
         }
-        if (changes === 0) throw notFound(`result ${formatResultName(r.parent, r.resultName)} not found`);
+        if (changes === 0) {
+          if (r.data && !this.isJson(r.data.value)) throw invalidJson(r.data.value);
+          throw notFound(`result ${formatResultName(r.parent, r.resultName)} not found`);
+        }
       },
       updateRecord: (r) => {
+        let changes: number;
         try {
-          s.updateRecord.run(recordParams(r));
+          changes = s.updateRecord.run(recordParams(r)).changes;
         } catch (e) {
           throw mapSqliteError(e, `record ${formatRecordName(r.parent, r.resultName, r.name)}`);
         }
+        // The record was read in this transaction, so only the JSON check can have refused it.
+        if (changes === 0 && r.data) throw invalidJson(r.data.value);
       },
       deleteRecord: (parent, result, name) => s.deleteRecord.run(parent, result, name).changes > 0,
       logParts: (uid) => this.logs.logParts(uid),
@@ -215,10 +226,24 @@ export class SqliteStore implements Store {
   /**
    * Keys first: the ordered, limited scan selects only rowids, then each row
    * is fetched by rowid. A sort never drags 12 KB documents through the sorter.
+   *
+   * With `hold`, an unfiltered list (run inline) also selects uid and etag
+   * and skips the fetch of every record the caller holds in that state: a
+   * page the caller has seen reads no document at all. A filtered list runs
+   * on a reader thread, where `hold` cannot go, and returns whole rows.
    */
-  async listRecords(q: ListQuery): Promise<Keyed<RecordResource>> {
-    const rows = (await this.runList("records", "records.rid", q, "records")) as Array<RecordRow & { sort_key: number | null }>;
-    return { items: rows.map(toRecord), keys: rows.map((r) => r.sort_key) };
+  listRecords(q: ListQuery): Promise<Keyed<RecordResource>>;
+  listRecords<H>(q: ListQuery, hold: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>>;
+  async listRecords<H>(q: ListQuery, hold?: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>> {
+    const inline = hold !== undefined && !q.filter;
+    const columns = inline ? "records.rid, records.uid, records.etag" : "records.rid";
+    const rows = (await this.runList("records", columns, q, "records", inline ? hold : undefined)) as Array<
+      (RecordRow | HeldRecord<H>) & { sort_key: number | null }
+    >;
+    return {
+      items: rows.map((r) => ("held" in r ? { uid: r.uid, etag: r.etag, held: r.held } : toRecord(r))),
+      keys: rows.map((r) => r.sort_key),
+    };
   }
 
   async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
@@ -233,15 +258,15 @@ export class SqliteStore implements Store {
   }
 
   /** A page's query segments, run in turn until the page is full. */
-  private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records"): Promise<unknown[]> {
+  private async runList(table: "results" | "records", columns: string, q: ListQuery, kind: "rows" | "records", hold?: Hold<unknown>): Promise<unknown[]> {
     const select = q.order ? `${columns}, ${orderColumn(table, q.order.field)} AS sort_key` : columns;
     const segments: Segment[] = buildListQueries(table, select, q, this.translateOptions).map(({ sql, params }) => ({ sql, values: params.values }));
     // Without a filter a page is an index walk that stops after `limit` rows:
     // bounded work, cheaper here than the copy of ~600 KB of rows from a
     // reader thread. A filter can scan, so it goes to a reader.
-    const runner = q.filter ? this.readers : this.inline;
     try {
-      return await runner.run({ kind, segments, limit: q.limit });
+      if (q.filter) return await this.readers.run({ kind, segments, limit: q.limit });
+      return await this.inline.run({ kind, segments, limit: q.limit }, hold);
     } catch (e) {
       throw mapSqliteError(e, `listing ${table}`);
     }
@@ -263,48 +288,68 @@ function recordParams(r: RecordResource): Params {
     update_time: r.updateTime,
     etag: r.etag,
     type: r.data?.type ?? null,
-    data: r.data?.value ?? null,
+    data: r.data ? (r.data.raw ?? r.data.value) : null,
   };
 }
 
 /**
- * Above this many matching rows, a label/annotation equality is checked per
- * row in list order instead of collecting and sorting every match. Counting
- * stops there, so the probe costs at most one short index range (~1 ms).
+ * The most matching rows a label/annotation equality collects and sorts;
+ * above it the list walks its own order and checks each row. Counting stops
+ * at the threshold, so the probe costs at most one short index range.
  */
 export const DENSE_KV_ROWS = 10_000;
 
-function denseKvProbe(db: Database, limit: number): (kv: KvMember, values: string[]) => boolean {
-  const rec = db.prepare<{ n: number }, [number, string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ${limit})`,
+/**
+ * Where the two plans cost the same, for a table of `rows` rows and M
+ * matches: collecting costs about `perMatch` per match (M of them), walking
+ * about `perWalked` per row walked (51·rows/M of them for a page, matches
+ * spread evenly), so M² = 51·rows·perWalked/perMatch. Measured on 12 KB runs:
+ * a label match costs ~4 µs to collect (a row read for the sort key) and
+ * ~0.6 µs to walk past (one side-table probe); a prefix match ~0.4 µs to
+ * collect (index only) and ~10 µs to walk past (the JSON is read), or ~1.5
+ * µs for a name (one seek in records_uid_name).
+ */
+function crossover(rows: number, walkedPerMatch: number, cap: number): number {
+  return Math.min(cap, Math.max(256, Math.round(Math.sqrt(51 * rows * walkedPerMatch))));
+}
+
+function denseKvProbe(db: Database, cap: number): (kv: KvMember, values: string[]) => boolean {
+  const rec = db.prepare<{ n: number }, [number, string, string, number]>(
+    "SELECT count(*) AS n FROM (SELECT 1 FROM record_kv WHERE kind = ? AND key = ? AND value = ? LIMIT ?)",
   );
-  const res = db.prepare<{ n: number }, [string, string]>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ${limit})`,
-  );
+  const res = db.prepare<{ n: number }, [string, string, number]>("SELECT count(*) AS n FROM (SELECT 1 FROM result_kv WHERE key = ? AND value = ? LIMIT ?)");
+  const size = {
+    record_kv: db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM records"),
+    result_kv: db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM results"),
+  };
   return (kv, values) => {
+    const limit = crossover(size[kv.table].get()?.n ?? 0, 0.6 / 4, cap);
     let n = 0;
     for (const v of values) {
-      n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v) : res.get(kv.key, v))?.n ?? 0;
+      n += (kv.table === "record_kv" ? rec.get(kv.kind, kv.key, v, limit) : res.get(kv.key, v, limit))?.n ?? 0;
       if (n >= limit) return true;
     }
     return false;
   };
 }
 
-function denseRangeProbe(db: Database, limit: number): (column: string, lo: string, hi: string | null) => boolean {
+function denseRangeProbe(db: Database, cap: number): (column: string, lo: string, hi: string | null) => boolean {
   const stmts = new Map<string, Statement<{ n: number }, SqlValueTuple>>();
+  const size = db.prepare<{ n: number | null }, []>("SELECT max(rid) AS n FROM records");
   return (column, lo, hi) => {
     // Column names come from columns.ts, never from a request; checked anyway.
     if (!/^records\.g_[a-z_]+$/.test(column)) return false;
+    // Walking past a row costs one records_uid_name seek for the name, the document's JSON for the rest.
+    const limit = crossover(size.get()?.n ?? 0, column === "records.g_name" ? 1.5 / 0.4 : 10 / 0.4, 5 * cap);
     const key = `${column}:${hi === null}`;
     let st = stmts.get(key);
     if (!st) {
       const range = hi === null ? `${column} >= ?1` : `${column} >= ?1 AND ${column} < ?2`;
-      st = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM records WHERE ${range} LIMIT ${limit})`);
+      st = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM records WHERE ${range} LIMIT ?3)`);
       stmts.set(key, st);
     }
-    return ((hi === null ? st.get(lo) : st.get(lo, hi))?.n ?? 0) >= limit;
+    return ((hi === null ? st.get(lo, null, limit) : st.get(lo, hi, limit))?.n ?? 0) >= limit;
   };
 }
 
-type SqlValueTuple = [string] | [string, string];
+type SqlValueTuple = [string, string | null, number];

@@ -10,8 +10,13 @@ import * as grpc from "@grpc/grpc-js";
 import { errorTable, toAppError } from "../../core/errors.ts";
 import { log } from "../../log.ts";
 
+/**
+ * A handler may return its answer already encoded (a Uint8Array: ListRecords
+ * from the encoded-record cache); it is sent as it is.
+ */
 function serializer(desc: DescMessage) {
   return (msg: unknown): Buffer => {
+    if (msg instanceof Uint8Array) return Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
     const m = isMessage(msg, desc) ? msg : create(desc, msg as never);
     const bytes = toBinary(desc, m);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -9,6 +9,8 @@ import { Results } from "../../gen/api_pb.ts";
 import { parseFieldPaths } from "../field-mask.ts";
 import { resultsRpc, type CallContext } from "../results-rpc.ts";
 import { unaryService, type UnaryImpl } from "./adapter.ts";
+import type { EncodedRecordCache } from "../encoded-cache.ts";
+import { binaryPage } from "./list-page.ts";
 
 export function callContext(md: grpc.Metadata): CallContext {
   const auth = md.get("authorization");
@@ -18,10 +20,20 @@ export function callContext(md: grpc.Metadata): CallContext {
   };
 }
 
-export function resultsService(svc: ResultsService) {
+/**
+ * `cache`: the encoded-record cache ListRecords answers from (shared with
+ * REST; entries are kept per encoding).
+ */
+export function resultsService(svc: ResultsService, cache?: EncodedRecordCache) {
   const impls: Record<string, UnaryImpl> = {};
-  for (const [name, rpc] of resultsRpc(svc)) {
-    impls[name] = (req, call) => rpc.call(req, callContext(call.metadata));
+  for (const [name, rpc] of resultsRpc(svc, cache)) {
+    const encoded = rpc.encoded;
+    impls[name] = encoded
+      ? async (req, call) => {
+          const ctx = callContext(call.metadata);
+          return (await encoded(req, ctx, binaryPage)) ?? (await rpc.call(req, ctx));
+        }
+      : (req, call) => rpc.call(req, callContext(call.metadata));
   }
   return unaryService(Results, impls);
 }

@@ -16,6 +16,8 @@ import { HealthRegistry, HealthStatus } from "./health.ts";
 import { Reflection } from "./reflection.ts";
 import { logsService, logsV1alpha3Service } from "./logs.ts";
 import { resultsService } from "./results.ts";
+import { largeAnswerTurns } from "./send-gate.ts";
+import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
@@ -37,6 +39,8 @@ export interface GrpcServerOptions {
   maxReceiveBytes: number;
   results: ResultsService;
   logs: LogsService;
+  /** Encoded records ListRecords answers from (shared with REST); none by default. */
+  cache?: EncodedRecordCache;
 }
 
 export interface RunningGrpcServer {
@@ -52,6 +56,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     "grpc.max_send_message_length": -1,
     // Channelz bookkeeping costs per call and Hindsight has its own metrics.
     "grpc.enable_channelz": 0,
+    // Large answers (ListRecords pages) take turns per connection: see send-gate.ts.
+    interceptors: [largeAnswerTurns()],
   });
   const services: string[] = [];
   const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
@@ -59,7 +65,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache));
   // Both Logs services: upstream registers one or the other (§1.2, §1.3); serving
   // both lets the current and the deprecated tkn-results read the same logs.
   add(LOGS_SERVICE, logsService(opts.logs));

@@ -19,6 +19,7 @@ import { readJsonBody } from "./body.ts";
 import { apiPage } from "./api-page.ts";
 import { errorResponse, JSON_TYPE } from "./errors.ts";
 import { encodeMessage } from "./json.ts";
+import { jsonPage } from "./list-page.ts";
 import { openApiDocument } from "./openapi.ts";
 import { buildRequest } from "./request.ts";
 import { deriveRoutes, FIELDS_PARAM, type Route } from "./routes.ts";
@@ -120,6 +121,10 @@ export function buildRestApp(opts: RestAppOptions) {
         // GET and DELETE bodies are ignored (the CLI sends one with GET).
         const body = route.body !== "" ? await readJsonBody(request, opts.maxBodyBytes) : undefined;
         const req = buildRequest(route, params, query, body);
+        if (rpc.encoded) {
+          const bytes = await rpc.encoded(req, ctx, jsonPage);
+          if (bytes) return new Response(bytes, { status: 200, headers: { "content-type": JSON_TYPE } });
+        }
         const res = await rpc.call(req, ctx);
         return json(200, encodeMessage(route.method.output, res));
       } catch (e) {

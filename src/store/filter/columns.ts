@@ -121,25 +121,24 @@ const KV_MAX_KEY_CHARS = 320;
 
 export interface KvMember {
   table: "record_kv" | "result_kv";
-  /** record_kv: 0 labels, 1 annotations. */
-  kind: 0 | 1;
+  /** record_kv: 0 labels (annotations were kind 1 until migration 0005). */
+  kind: 0;
   key: string;
 }
 
 /**
- * Whether `<doc at parentPath>[key]` is a label or annotation copied into a
- * side table: a record's data.metadata.labels / .annotations, or a result's
- * annotations. Keys longer than the tables keep are not.
+ * Whether `<doc at parentPath>[key]` is copied into a side table: a record's
+ * data.metadata.labels, or a result's annotations. Keys longer than the
+ * tables keep are not. Record annotations are not (migration 0005 says why):
+ * a filter on them reads the JSON.
  */
 export function kvMember(spec: TableSpec, doc: string, parentPath: string, key: string): KvMember | undefined {
   if ([...key].length > KV_MAX_KEY_CHARS) return undefined;
   if (spec.table === "records" && doc === RECORDS.json.data) {
     if (parentPath === LABELS_PATH) return { table: "record_kv", kind: 0, key };
-    if (parentPath === ANNOTATIONS_PATH) return { table: "record_kv", kind: 1, key };
   }
   if (spec.table === "results" && doc === RESULTS.json.annotations && parentPath === "$") return { table: "result_kv", kind: 0, key };
   return undefined;
 }
 
 const LABELS_PATH = jsonPath("metadata", "labels");
-const ANNOTATIONS_PATH = jsonPath("metadata", "annotations");

@@ -512,10 +512,13 @@ class Translator {
           ((s.k === "int" || s.k === "double") && (s.lit === 0 || s.lit === 1)) ||
           s.k === "bool";
         eq = needsGuard ? `(${X} = ${rhs} AND ${T} IN ${types})` : `(${X} = ${rhs})`;
-        // A label or annotation: find the rows through the side table first
-        // (an index range), then confirm on the document as before.
+        // A label or result annotation: the side table alone answers it. It
+        // holds exactly the (key, string value) pairs of the document for
+        // values this short (the triggers of migrations 0003/0005), so
+        // confirming on the document would only read a 12 KB row per
+        // candidate, and SQLite runs such a term before a subquery.
         if (j.kv && s.k === "string" && typeof s.lit === "string" && [...s.lit].length <= KV_MAX_VALUE_CHARS) {
-          eq = `(${this.kvSql(j.kv, [rhs], [s.lit])} AND ${eq})`;
+          eq = this.kvSql(j.kv, [rhs], [s.lit]);
         }
       } else {
         eq = `(CASE ${sNull}WHEN ${T} IS NULL THEN NULL WHEN ${T} IN ${types} THEN ${X} = ${rhs} ELSE 0 END)`;
@@ -563,7 +566,7 @@ class Translator {
         const values = c.items.map((i) => (i as Scalar).sql);
         const inList = `(${lhs} IN (${values.join(", ")}))`;
         const kvOk = x.k === "json" && x.kv && c.items.every((i) => [...((i as Scalar).lit as string)].length <= KV_MAX_VALUE_CHARS);
-        return kvOk ? `(${this.kvSql(x.kv!, values, c.items.map((i) => (i as Scalar).lit as string))} AND ${inList})` : inList;
+        return kvOk ? this.kvSql(x.kv!, values, c.items.map((i) => (i as Scalar).lit as string)) : inList;
       }
       return `(${c.items.map((i) => this.compare("==", x, i, exact, n)).join(" OR ")})`;
     }
@@ -622,10 +625,28 @@ class Translator {
       // The bare column is right only if its default ("") cannot match.
       const bareOk = recv.k === "string" && recv.bare && !exact && (recv.def === undefined || argLit !== "");
       let col = recv.k === "json" ? this.X(recv) : bareOk ? recv.bare! : s;
+      const dense = recv.k === "json" && recv.gen !== undefined && this.opts.denseRange?.(recv.gen, argLit, hi) === true;
       // Unary + keeps the value but hides the index, for a prefix most rows share.
-      if (recv.k === "json" && recv.gen && this.opts.denseRange?.(recv.gen, argLit, hi)) col = `+${col}`;
-      const guard = recv.k === "json" ? ` AND ${this.T(recv)} = 'text'` : "";
-      const range = hi === null ? `${col} >= ${this.p(argLit)}` : `${col} >= ${this.p(argLit)} AND ${col} < ${this.p(hi)}`;
+      if (dense) col = `+${col}`;
+      // Only a string can start with the prefix, but the range alone also
+      // admits other JSON values whose text form starts with it: numbers and
+      // booleans (digits or "-", through the column's TEXT affinity), arrays
+      // and objects ("[", "{"). Any other prefix needs no type test, which
+      // would read every candidate's document instead of the index alone.
+      const guard = recv.k === "json" && (argLit === "" || /^[-0-9[{]/.test(argLit)) ? ` AND ${this.T(recv)} = 'text'` : "";
+      const between = (c: string) => (hi === null ? `${c} >= ${this.p(argLit)}` : `${c} >= ${this.p(argLit)} AND ${c} < ${this.p(hi)}`);
+      let range: string;
+      if (dense && recv.k === "json" && recv.gen === "records.g_name") {
+        // A dense name prefix: the list walks its own order and tests each
+        // row. Computing g_name reads the row's 12 KB document;
+        // records_uid_name (migration 0006) holds it beside the uid, so each
+        // row is one index seek. A subquery, so SQLite tests it after any
+        // cheaper condition.
+        const n = `n${++this.aliases}`;
+        range = `EXISTS (SELECT 1 FROM records AS ${n} INDEXED BY records_uid_name WHERE ${n}.uid = records.uid AND ${between(`${n}.g_name`)})`;
+      } else {
+        range = between(col);
+      }
       if (!exact) return `(${range}${guard})`;
       return `(CASE WHEN ${s} IS NULL THEN NULL ELSE (${range}) END)`;
     }

@@ -1,4 +1,4 @@
--- Hindsight schema, version 5: log bytes, in the same file as the records.
+-- Hindsight schema, version 7: log bytes, in the same file as the records.
 --
 -- A log is the Log record it belongs to plus one or more parts: a part is
 -- one stream of bytes (an UpdateLog upload, or one container's output

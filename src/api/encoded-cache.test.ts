@@ -1,0 +1,73 @@
+import { expect, test } from "bun:test";
+import { EncodedRecordCache } from "./encoded-cache.ts";
+
+const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
+
+test("an entry is used only for the etag it was kept for; another etag drops it", () => {
+  const c = new EncodedRecordCache(1 << 20);
+  const b = bytes(100);
+  const kept = c.keep("json", "u1", "u1-1000", b);
+  expect(kept.bytes).toBe(b);
+  expect(c.get("json", "u1", "u1-1000")).toBe(kept);
+  expect(c.get("binary", "u1", "u1-1000")).toBeUndefined(); // encodings never share entries
+  expect(c.get("json", "u1", "u1-2000")).toBeUndefined(); // the record was updated
+  expect(c.get("json", "u1", "u1-1000")).toBeUndefined(); // and its old bytes are gone
+  expect(c.size).toBe(0);
+  expect(c.bytes).toBe(0);
+});
+
+test("a newer state replaces the older one", () => {
+  const c = new EncodedRecordCache(1 << 20);
+  c.keep("json", "u1", "e1", bytes(100, 1));
+  const b2 = bytes(200, 2);
+  c.keep("json", "u1", "e2", b2);
+  expect(c.size).toBe(1);
+  expect(c.get("json", "u1", "e2")?.bytes).toBe(b2);
+  expect(c.get("json", "u1", "e1")).toBeUndefined();
+});
+
+test("the bytes held never exceed the budget; the least recently used go first", () => {
+  const c = new EncodedRecordCache(64 * 1024);
+  for (let i = 0; i < 100; i++) {
+    c.keep("json", `u${i}`, "e", bytes(1000));
+    if (i % 10 === 0) c.get("json", "u0", "e"); // u0 stays in use
+    expect(c.bytes).toBeLessThanOrEqual(64 * 1024);
+  }
+  expect(c.get("json", "u0", "e")).toBeDefined();
+  expect(c.get("json", "u99", "e")).toBeDefined();
+  expect(c.get("json", "u1", "e")).toBeUndefined();
+  expect(c.size).toBeGreaterThan(50);
+});
+
+test("entries larger than an eighth of the budget are not kept; a budget of 0 keeps nothing", () => {
+  const c = new EncodedRecordCache(80 * 1024);
+  const big = bytes(20 * 1024);
+  expect(c.keep("json", "big", "e", big).bytes).toBe(big); // handed back all the same
+  expect(c.get("json", "big", "e")).toBeUndefined();
+  const off = new EncodedRecordCache(0);
+  off.keep("json", "u", "e", bytes(1));
+  expect(off.get("json", "u", "e")).toBeUndefined();
+  expect(off.page("k", [], "", () => bytes(2))).toEqual(bytes(2));
+  expect(off.bytes).toBe(0);
+});
+
+test("a page is reused only when made of the same kept entries and the same token", () => {
+  const c = new EncodedRecordCache(1 << 20);
+  const a = c.keep("json", "a", "e", bytes(10, 1));
+  const b = c.keep("json", "b", "e", bytes(10, 2));
+  let builds = 0;
+  const build = () => (builds++, bytes(25, builds));
+  const p1 = c.page("k", [a, b], "t", build);
+  expect(c.page("k", [a, b], "t", build)).toBe(p1);
+  expect(builds).toBe(1);
+  expect(c.page("k", [a, b], "t2", build)).not.toBe(p1); // another token
+  const b2 = c.keep("json", "b", "e2", bytes(10, 2)); // equal bytes, another state of b
+  expect(c.page("k", [a, b2], "t2", build)).not.toBe(p1);
+  expect(c.page("k", [b2, a], "t2", build)).not.toBe(p1); // another order
+  expect(c.page("k", [a], "t2", build)).not.toBe(p1);
+  expect(builds).toBe(5);
+  // Pages count against the budget too.
+  const small = new EncodedRecordCache(16 * 1024);
+  for (let i = 0; i < 50; i++) small.page(`k${i}`, [a], "", () => bytes(1500));
+  expect(small.bytes).toBeLessThanOrEqual(16 * 1024);
+});

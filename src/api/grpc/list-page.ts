@@ -1,0 +1,61 @@
+/**
+ * ListRecords answers in protobuf, assembled from each record's encoding
+ * (kept in the encoded-record cache): the same bytes as toBinary writes for
+ * the whole ListRecordsResponse (field 1 `records`, one length-delimited
+ * entry per record, then field 2 `next_page_token` when not empty), with one
+ * copy of each record instead of bufbuild's nested fork/join buffers.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { ListRecordsResponseSchema } from "../../gen/api_pb.ts";
+import { RecordSchema } from "../../gen/resources_pb.ts";
+import type { PageEncoding } from "../results-rpc.ts";
+
+// The tags below are ListRecordsResponse's; fail at start, not with wrong bytes, if the proto changes.
+const layout = ListRecordsResponseSchema.fields.map((f) => `${f.number}:${f.name}`).join(",");
+if (layout !== "1:records,2:next_page_token") throw new Error(`ListRecordsResponse is ${layout}; grpc/list-page.ts writes 1:records,2:next_page_token`);
+
+const RECORDS_TAG = (1 << 3) | 2; // field 1, length-delimited
+const TOKEN_TAG = (2 << 3) | 2; // field 2, length-delimited
+const utf8 = new TextEncoder();
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+export const binaryPage: PageEncoding = {
+  name: "binary",
+  record: (r) => toBinary(RecordSchema, r),
+  page(records, nextPageToken) {
+    const token = nextPageToken === "" ? null : utf8.encode(nextPageToken);
+    let n = token ? 1 + varintSize(token.byteLength) + token.byteLength : 0;
+    for (const r of records) n += 1 + varintSize(r.byteLength) + r.byteLength;
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    for (const r of records) {
+      out[at++] = RECORDS_TAG;
+      at = writeVarint(out, at, r.byteLength);
+      out.set(r, at);
+      at += r.byteLength;
+    }
+    if (token) {
+      out[at++] = TOKEN_TAG;
+      at = writeVarint(out, at, token.byteLength);
+      out.set(token, at);
+    }
+    return out;
+  },
+};
