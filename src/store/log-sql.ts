@@ -1,5 +1,5 @@
 /**
- * Log bytes in SQLite (migration 0005): parts and zstd-compressed chunks,
+ * Log bytes in SQLite (migration 0007): parts and zstd-compressed chunks,
  * both cascading from their Log record. Chunks are compressed before the
  * write job that stores them and decompressed one at a time when read, so
  * memory is bounded by one chunk whatever the size of the log.
