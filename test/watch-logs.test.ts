@@ -27,11 +27,11 @@ afterEach(async () => {
 
 const FAST: Partial<LogCaptureOptions> = { flushMs: 100, settleMs: 1000, backoffInitialMs: 50, backoffMaxMs: 300, childWaitMs: 5000 };
 
-async function setup(cluster: Partial<ClusterSpec> = {}): Promise<Env> {
+async function setup(cluster: Partial<ClusterSpec> = {}, capture: Partial<LogCaptureOptions> = {}): Promise<Env> {
   const fake = await new FakeKube({ tokens: ["t0ken"], bookmarkIntervalMs: 200 }).start();
   const dir = tempDir("hindsight-logs-");
   const kc = writeKubeconfig(dir, "kubeconfig", [{ name: "c1", server: fake.url, user: { token: "t0ken" } }]);
-  const start = () => startTestServer({ dir, deps: { clusters: [testCluster("c1", kc, { logs: true, ...cluster })], logCapture: FAST } });
+  const start = () => startTestServer({ dir, deps: { clusters: [testCluster("c1", kc, { logs: true, ...cluster })], logCapture: { ...FAST, ...capture } } });
   const env: Env = {
     fake,
     srv: await start(),
@@ -147,6 +147,21 @@ test("a retried TaskRun's log holds every attempt, in order", async () => {
   run.write("step-a", "second try\n");
   run.end("step-a").finish();
   expect(await storedLog(e, "ci", run.uid, run.uid)).toBe("[a] first try\n[a] second try\n");
+});
+
+test("stopping while captures run, and while more wait for a stream, is prompt; the restart finishes every log", async () => {
+  const e = await setup({}, { maxFollowers: 1 });
+  const runs = ["s1", "s2", "s3"].map((n) => new PodRun(e.fake, { ns: "ci", name: n, steps: ["a", "b"] }).create().startPod().start("step-a").start("step-b"));
+  for (const r of runs) r.write("step-a", `${r.o.name} a\n`);
+  await waitFor("a stream open", () => e.fake.pods.followers() > 0);
+  const t0 = Date.now();
+  await e.restart();
+  expect(Date.now() - t0).toBeLessThan(5000);
+  for (const r of runs) {
+    r.write("step-b", `${r.o.name} b\n`);
+    r.end("step-a").end("step-b").finish();
+  }
+  for (const r of runs) expect(await storedLog(e, "ci", r.uid, r.uid)).toBe(`[a] ${r.o.name} a\n[b] ${r.o.name} b\n`);
 });
 
 test("a run that never started a pod, and a container that never started, get a note instead of a missing log", async () => {

@@ -256,7 +256,17 @@ export class LogCapturer implements LogCapture {
     await Promise.all([...this.runs.values()].map((r) => r.driver));
   }
 
+  /**
+   * The next observation of the run. After stop() every wait returns at
+   * once: a driver or follower that was busy when stop() poked it must not
+   * start a wait nobody will end.
+   */
+  private changed(r: RunState): Promise<void> {
+    return this.stopped ? Promise.resolve() : r.changed;
+  }
+
   private sleep(ms: number, r?: RunState): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((res) => {
       const t = setTimeout(res, ms);
       r?.changed.then(() => {
@@ -271,7 +281,7 @@ export class LogCapturer implements LogCapture {
   }
 
   private async slot(): Promise<void> {
-    if (this.open < this.o.maxFollowers) {
+    if (this.open < this.o.maxFollowers || this.stopped) {
       this.open++;
       this.d.metrics?.logStreams.set({ cluster: this.d.cluster }, this.open);
       return;
@@ -297,7 +307,7 @@ export class LogCapturer implements LogCapture {
   private readonly runQueue: Array<() => void> = [];
 
   private async drive(r: RunState): Promise<void> {
-    if (this.activeRuns >= this.o.maxRuns) await new Promise<void>((res) => this.runQueue.push(res));
+    if (this.activeRuns >= this.o.maxRuns && !this.stopped) await new Promise<void>((res) => this.runQueue.push(res));
     this.activeRuns++;
     try {
       await this.driveRun(r);
@@ -315,7 +325,7 @@ export class LogCapturer implements LogCapture {
         let rec = await this.d.logs.getRecordByName(r.recordName);
         if (!rec) {
           if (r.kind === "PipelineRun" && !this.finished(r)) {
-            await r.changed;
+            await this.changed(r);
             continue;
           }
           rec = await this.d.logs.ensureLogRecord(r.recordName, this.logDoc(r), this.d.ids);
@@ -390,7 +400,7 @@ export class LogCapturer implements LogCapture {
         r.followers.clear();
         continue;
       }
-      await r.changed;
+      await this.changed(r);
     }
   }
 
@@ -409,7 +419,7 @@ export class LogCapturer implements LogCapture {
           return;
         }
         await this.sleep(this.backoff(attempt++), r);
-      } else await r.changed;
+      } else await this.changed(r);
     }
   }
 
