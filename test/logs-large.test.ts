@@ -16,6 +16,8 @@ const TOTAL = 200 * 1024 * 1024;
 const RSS_LIMIT_KIB = 200 * 1024;
 
 let fake: FakeKube | null = null;
+/** The stored 200 MB log's REST URL, for the slow and disconnecting readers. */
+let bigLogUrl: string | null = null;
 let srv: HindsightProcess | null = null;
 const dir = tempDir("hindsight-big-log-");
 afterAll(async () => {
@@ -75,6 +77,7 @@ test("200 MB log: captured and streamed back byte-identical, server RSS under 20
     }
     expect(read).toBeGreaterThan(TOTAL);
     expect(got.digest("hex")).toBe(want.digest("hex"));
+    bigLogUrl = logUrl;
   } finally {
     clearInterval(sampler);
   }
@@ -82,3 +85,53 @@ test("200 MB log: captured and streamed back byte-identical, server RSS under 20
   expect(peak).toBeGreaterThan(0);
   expect(peak).toBeLessThan(RSS_LIMIT_KIB);
 }, 300_000);
+
+test("slow readers and readers that disconnect: memory stays bounded, nothing else waits, the log is intact", async () => {
+  if (!srv || !bigLogUrl) throw new Error("needs the stored 200 MB log of the previous test");
+  const pid = srv.proc.pid;
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 50);
+  try {
+    // Three slow readers: a few KiB, then a pause, for 3 s; then they go away mid-stream.
+    const slow = Array.from({ length: 3 }, async () => {
+      const ac = new AbortController();
+      const resp = await fetch(bigLogUrl!, { signal: ac.signal });
+      const reader = resp.body!.getReader();
+      let read = 0;
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        read += value.byteLength;
+        await Bun.sleep(100);
+      }
+      ac.abort();
+      return read;
+    });
+    // Meanwhile other requests are answered promptly.
+    await Bun.sleep(500);
+    const t0 = performance.now();
+    expect((await fetch(`${srv.http}/healthz`)).status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const reads = await Promise.all(slow);
+    for (const r of reads) {
+      expect(r).toBeGreaterThan(0);
+      expect(r).toBeLessThan(TOTAL); // they really stopped part-way
+    }
+    // A reader that stops reading at once and disconnects.
+    const ac = new AbortController();
+    const resp = await fetch(bigLogUrl, { signal: ac.signal });
+    expect(resp.status).toBe(200);
+    ac.abort();
+    await Bun.sleep(500);
+  } finally {
+    clearInterval(sampler);
+  }
+  console.log(`slow and disconnecting readers: server peak RSS ${(peak / 1024).toFixed(0)} MiB`);
+  expect(peak).toBeLessThan(RSS_LIMIT_KIB);
+  // The server is healthy and the log still streams whole.
+  const whole = await fetch(bigLogUrl);
+  let n = 0;
+  for await (const chunk of whole.body!) n += chunk.byteLength;
+  expect(n).toBeGreaterThan(TOTAL);
+}, 120_000);
