@@ -9,7 +9,8 @@ import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
 import { ResultsService } from "./core/results-service.ts";
-import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
+import { resolveAllClusters } from "./config/clusters.ts";
+import { ConfigError, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
 import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
@@ -17,6 +18,12 @@ import { closeDatabase, openDatabase } from "./store/db.ts";
 import { ReaderPool } from "./store/readers.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";
 import { SqliteWatchState } from "./store/watch-state.ts";
+import { log } from "./log.ts";
+import { backupBeforeMigration } from "./ops/backup.ts";
+import { readiness } from "./ops/readiness.ts";
+import { RetentionJob } from "./ops/retention-job.ts";
+import { compilePolicy } from "./ops/retention.ts";
+import { databaseGauges } from "./ops/db-metrics.ts";
 import type { ClusterSpec } from "./watch/config.ts";
 import type { Watcher } from "./watch/watcher.ts";
 
@@ -31,6 +38,10 @@ export interface App {
   watcher: Watcher | null;
   /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
   metrics: Registry;
+  /** The retention policy on its schedule. */
+  retention: RetentionJob;
+  /** Applies what can change while serving (retention); SIGHUP. A bad policy throws and changes nothing. */
+  reload(cfg: Config): void;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -42,21 +53,15 @@ export interface AppDeps {
   clusters?: ClusterSpec[];
 }
 
-/** The clusters the config asks for (flags and watch file), or [] for none. */
-async function clusterSpecs(cfg: Config): Promise<ClusterSpec[]> {
-  if (!watchesClusters(cfg)) return [];
-  const { readWatchFile, resolveClusters, WatchConfigError } = await import("./watch/config.ts");
-  try {
-    return resolveClusters({ kubeconfig: cfg.kubeconfig, contexts: cfg.contexts, file: cfg.watchConfig ? readWatchFile(cfg.watchConfig) : null });
-  } catch (e) {
-    if (e instanceof WatchConfigError) throw new ConfigError(e.message);
-    throw e;
-  }
-}
-
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
-  const specs = deps.clusters ?? (await clusterSpecs(cfg));
+  const specs = deps.clusters ?? (await resolveAllClusters(cfg));
+  // A bad retention filter stops the start before the database is touched.
+  compilePolicy(cfg);
+  if (cfg.backupBeforeMigration) {
+    const saved = backupBeforeMigration(cfg.db, cfg.backupDir);
+    if (saved) log.info("backed up the database before migrating its schema", { from: saved.schemaVersion, backup: saved.path, bytes: saved.bytes, ms: Math.round(saved.ms) });
+  }
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
   let checkpointer: Checkpointer | null = null;
@@ -81,6 +86,8 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
   const metrics = new Registry();
+  const retention = new RetentionJob(db, cfg, (name) => results.deleteResult(name).then(() => true));
+  databaseGauges(metrics, cfg.db, retention);
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
@@ -94,6 +101,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       rpc: resultsRpc(results),
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
+      ready: readiness(db, cfg.db),
     });
     if (specs.length > 0) {
       // Loaded only when watching: the Kubernetes client is a large module.
@@ -111,6 +119,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       }
       watcher.start();
     }
+    retention.start();
   } catch (e) {
     await grpc?.shutdown(0);
     store.close();
@@ -129,8 +138,13 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     db,
     watcher,
     metrics,
+    retention,
+    reload(next) {
+      retention.update(next);
+    },
     stop(graceMs) {
       stopping ??= (async () => {
+        await retention.stop();
         // The watcher first: its last writes and resume points go through the store.
         await watcher?.stop();
         await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);

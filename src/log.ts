@@ -19,12 +19,12 @@ export function setLogFormat(f: "json" | "logfmt"): void {
   format = f;
 }
 
-/** key=value pairs; values quoted when they hold spaces, quotes or '='; objects as JSON. */
+/** key=value pairs; values quoted when they hold spaces, quotes or '='; lists comma-separated; objects as JSON. */
 export function logfmt(line: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(line)) {
     if (v === undefined) continue;
-    const text = typeof v === "string" ? v : JSON.stringify(v);
+    const text = typeof v === "string" ? v : Array.isArray(v) && v.every((x) => typeof x !== "object") ? v.join(",") : JSON.stringify(v);
     parts.push(`${k}=${text === "" || /[\s"=\\]/.test(text) ? JSON.stringify(text) : text}`);
   }
   return parts.join(" ");

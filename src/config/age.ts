@@ -27,7 +27,7 @@ export function parseAge(raw: string, source: string): number | null {
 /** The shortest text for an age in ms: 90d, 36h, 90m. */
 export function formatAge(ms: number | null): string {
   if (ms === null) return "forever";
-  for (const [u, n] of [["w", UNIT_MS.w!], ["d", UNIT_MS.d!], ["h", UNIT_MS.h!], ["m", UNIT_MS.m!]] as const) {
+  for (const [u, n] of [["d", UNIT_MS.d!], ["h", UNIT_MS.h!], ["m", UNIT_MS.m!]] as const) {
     if (ms % n === 0) return `${ms / n}${u}`;
   }
   return `${Math.round(ms / 1000)}s`;

@@ -34,6 +34,8 @@ export interface RestAppOptions {
   health: (service: string) => Serving | undefined;
   /** Prometheus text for GET /metrics (the watcher's counters), when there is any. */
   metrics?: () => string;
+  /** GET /readyz: whether the service can take writes now (database writable, schema current); absent: not served. */
+  ready?: () => { ready: boolean; checks: Record<string, string> };
 }
 
 export const API_ROUTES: readonly Route[] = deriveRoutes([Results]);
@@ -130,6 +132,18 @@ export function buildRestApp(opts: RestAppOptions) {
     .get("/openapi.json", () => json(200, docJson), { parse: "none" })
     .get("/docs", () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }), { parse: "none" });
   for (const p of ["/healthz", "/openapi.json", "/docs"]) paths.add(p);
+  const ready = opts.ready;
+  if (ready) {
+    app.get(
+      "/readyz",
+      () => {
+        const r = ready();
+        return json(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? "READY" : "NOT_READY", checks: r.checks }));
+      },
+      { parse: "none" },
+    );
+    paths.add("/readyz");
+  }
   const metrics = opts.metrics;
   if (metrics) {
     app.get("/metrics", () => new Response(metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), { parse: "none" });
