@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   backup: async () => (await import("./cli/backup.ts")).backup,
   restore: async () => (await import("./cli/backup.ts")).restore,
   prune: async () => (await import("./cli/prune.ts")).prune,
+  ready: async () => (await import("./cli/ready.ts")).ready,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -16,6 +16,7 @@ Usage:
   hindsight import [--input F]    NDJSON from export (stdin by default); idempotent
   hindsight import --from-results-api URL [--token T]
                                   copy every result and record from an upstream Tekton Results REST API
+  hindsight ready [--timeout 30s] wait until GET /readyz on the configured REST address answers 200
   hindsight config check          validate the configuration (file, environment) and exit
   hindsight config example        print a commented config file with every key and its default
   hindsight version               version, commit and schema version (and the database's with --db)

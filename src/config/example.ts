@@ -10,7 +10,7 @@ export const EXAMPLE_CONFIG = `# Hindsight configuration (/etc/hindsight/config.
 # Check a file with: hindsight config check --config PATH
 
 # The SQLite database file; its directory is created. (--db, HINDSIGHT_DB)
-# The systemd unit sets /var/lib/hindsight/hindsight.db.
+# scripts/install.sh sets /var/lib/hindsight/hindsight.db (the service writes only there).
 db: ./data/hindsight.db
 
 # Reader threads for lists and summaries, 1-64. (--readers)
