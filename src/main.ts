@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   restore: async () => (await import("./cli/backup.ts")).restore,
   prune: async () => (await import("./cli/prune.ts")).prune,
   ready: async () => (await import("./cli/ready.ts")).ready,
+  export: async () => (await import("./cli/transfer.ts")).exportCommand,
+  import: async () => (await import("./cli/transfer.ts")).importCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
