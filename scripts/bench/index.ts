@@ -4,13 +4,14 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch appliance
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
  * Other knobs: BENCH_ROUNDS (3), BENCH_INGEST_RUNS (8000), BENCH_INGEST_WARMUP (1000), BENCH_INGEST_MAX_SECONDS (90),
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
+ * BENCH_APPLIANCE_STARTS (20), BENCH_APPLIANCE_RECORDS (50000), BENCH_APPLIANCE_BACKUPS (2), BENCH_APPLIANCE_DB (a database to back up instead),
  * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
  * BENCH_PROFILE=1 (ingest server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
@@ -36,6 +37,7 @@ const BENCHES: Bench[] = [
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
   { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
   { name: "watch", aliases: ["watcher", "cluster"], file: "watch.ts" },
+  { name: "appliance", aliases: ["binary", "backup", "startup"], file: "appliance.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -151,6 +153,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
   out.push(...(reports.get("filters")?.goals ?? []));
   out.push(...(reports.get("rest")?.goals ?? []));
   out.push(...(reports.get("watch")?.goals ?? []));
+  out.push(...(reports.get("appliance")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.
