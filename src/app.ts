@@ -64,23 +64,23 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   }
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
-  let checkpointer: Checkpointer | null = null;
-  if (cfg.db !== ":memory:") {
-    checkpointer = new Checkpointer(cfg.db);
-    await checkpointer.started();
-    db.run("PRAGMA wal_autocheckpoint = 0");
-  }
   // Lists and summaries run on reader threads, so a long scan never stalls
   // the main thread (an in-memory database cannot be shared: it reads inline).
+  // Both threads start at once: each is a JavaScript engine of its own, and
+  // starting them one after the other added their start-up times.
+  let checkpointer: Checkpointer | null = null;
   let readers: ReaderPool | null = null;
   if (cfg.db !== ":memory:") {
-    try {
-      readers = await ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs });
-    } catch (e) {
-      await checkpointer?.stop();
+    checkpointer = new Checkpointer(cfg.db);
+    const [started, pool] = await Promise.allSettled([checkpointer.started(), ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs })]);
+    if (started.status === "rejected" || pool.status === "rejected") {
+      if (pool.status === "fulfilled") await pool.value.close();
+      await checkpointer.stop();
       closeDatabase(db);
-      throw e;
+      throw started.status === "rejected" ? started.reason : (pool as PromiseRejectedResult).reason;
     }
+    readers = pool.value;
+    db.run("PRAGMA wal_autocheckpoint = 0");
   }
   const store = new SqliteStore(db, readers ?? undefined);
   const ids = deps.ids ?? uuidv7Generator(clock);
