@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { formatAge, parseAge } from "./age.ts";
 import { ConfigError } from "./errors.ts";
-import { checkShape, RETENTION_STATUSES } from "./schema.ts";
+import type { RETENTION_STATUSES } from "./schema.ts";
 
 export { ConfigError };
 
@@ -379,6 +379,9 @@ export function loadConfig(
     if (path.trim() === "") throw new ConfigError(`${flagConfig !== undefined ? "--config" : "HINDSIGHT_CONFIG"}: must not be empty`);
     const doc = dropNulls(readConfigFile(path));
     const where = (key: string) => `config file ${path}: ${key}`;
+    // TypeBox is loaded only when there is a file to check: it is a large
+    // module, and every start without a config file would pay for it.
+    const { checkShape } = require("./schema.ts") as typeof import("./schema.ts");
     const issues = checkShape(doc);
     if (typeof doc !== "object" || Array.isArray(doc)) {
       if (doc !== null && doc !== undefined) throw new ConfigError(`config file ${path}: must be a mapping of keys (see 'hindsight config example')`);
