@@ -52,7 +52,7 @@ dated section below; nothing above this line is rewritten.
 ## How to run
 
     bun run bench                     # everything, ~6 min once bench-data/ is seeded
-    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
+    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch appliance
     BENCH_SKIP_1M=1 bun run bench     # ListRecords at 100k only
     BENCH_NO_DOC=1 bun run bench ...  # print only, do not append here
 
