@@ -12,7 +12,8 @@ import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
 import { LogsService } from "./core/logs-service.ts";
 import { ResultsService } from "./core/results-service.ts";
-import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
+import { resolveAllClusters } from "./config/clusters.ts";
+import { ConfigError, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
 import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
@@ -20,6 +21,12 @@ import { closeDatabase, openDatabase } from "./store/db.ts";
 import { ReaderPool } from "./store/readers.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";
 import { SqliteWatchState } from "./store/watch-state.ts";
+import { log } from "./log.ts";
+import { backupBeforeMigration } from "./ops/backup.ts";
+import { readiness } from "./ops/readiness.ts";
+import { RetentionJob } from "./ops/retention-job.ts";
+import { compilePolicy } from "./ops/retention.ts";
+import { databaseGauges } from "./ops/db-metrics.ts";
 import type { ClusterSpec } from "./watch/config.ts";
 import type { Watcher } from "./watch/watcher.ts";
 import type { LogCaptureOptions } from "./watch/log-capture.ts";
@@ -36,6 +43,10 @@ export interface App {
   watcher: Watcher | null;
   /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
   metrics: Registry;
+  /** The retention policy on its schedule. */
+  retention: RetentionJob;
+  /** Applies what can change while serving (retention); SIGHUP. A bad policy throws and changes nothing. */
+  reload(cfg: Config): void;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -49,40 +60,34 @@ export interface AppDeps {
   logCapture?: Partial<LogCaptureOptions>;
 }
 
-/** The clusters the config asks for (flags and watch file), or [] for none. */
-async function clusterSpecs(cfg: Config): Promise<ClusterSpec[]> {
-  if (!watchesClusters(cfg)) return [];
-  const { readWatchFile, resolveClusters, WatchConfigError } = await import("./watch/config.ts");
-  try {
-    return resolveClusters({ kubeconfig: cfg.kubeconfig, contexts: cfg.contexts, file: cfg.watchConfig ? readWatchFile(cfg.watchConfig) : null });
-  } catch (e) {
-    if (e instanceof WatchConfigError) throw new ConfigError(e.message);
-    throw e;
-  }
-}
-
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
-  const specs = deps.clusters ?? (await clusterSpecs(cfg));
+  const specs = deps.clusters ?? (await resolveAllClusters(cfg));
+  // A bad retention filter stops the start before the database is touched.
+  compilePolicy(cfg);
+  if (cfg.backupBeforeMigration) {
+    const saved = backupBeforeMigration(cfg.db, cfg.backupDir);
+    if (saved) log.info("backed up the database before migrating its schema", { from: saved.schemaVersion, backup: saved.path, bytes: saved.bytes, ms: Math.round(saved.ms) });
+  }
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
-  let checkpointer: Checkpointer | null = null;
-  if (cfg.db !== ":memory:") {
-    checkpointer = new Checkpointer(cfg.db);
-    await checkpointer.started();
-    db.run("PRAGMA wal_autocheckpoint = 0");
-  }
   // Lists and summaries run on reader threads, so a long scan never stalls
   // the main thread (an in-memory database cannot be shared: it reads inline).
+  // Both threads start at once: each is a JavaScript engine of its own, and
+  // starting them one after the other added their start-up times.
+  let checkpointer: Checkpointer | null = null;
   let readers: ReaderPool | null = null;
   if (cfg.db !== ":memory:") {
-    try {
-      readers = await ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs });
-    } catch (e) {
-      await checkpointer?.stop();
+    checkpointer = new Checkpointer(cfg.db);
+    const [started, pool] = await Promise.allSettled([checkpointer.started(), ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs })]);
+    if (started.status === "rejected" || pool.status === "rejected") {
+      if (pool.status === "fulfilled") await pool.value.close();
+      await checkpointer.stop();
       closeDatabase(db);
-      throw e;
+      throw started.status === "rejected" ? started.reason : (pool as PromiseRejectedResult).reason;
     }
+    readers = pool.value;
+    db.run("PRAGMA wal_autocheckpoint = 0");
   }
   const store = new SqliteStore(db, readers ?? undefined);
   const ids = deps.ids ?? uuidv7Generator(clock);
@@ -91,6 +96,8 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   // Encoded records both transports list from (each in its own encoding).
   const cache = new EncodedRecordCache(cfg.recordCacheBytes);
   const metrics = new Registry();
+  const retention = new RetentionJob(db, cfg, (name) => results.deleteResult(name).then(() => true));
+  databaseGauges(metrics, cfg.db, retention);
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
@@ -106,6 +113,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       dashboardLogsPrefix: cfg.dashboardLogsPrefix,
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
+      ready: readiness(db, cfg.db),
     });
     if (specs.length > 0) {
       // Loaded only when watching: the Kubernetes client is a large module.
@@ -126,6 +134,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       }
       watcher.start();
     }
+    retention.start();
   } catch (e) {
     await grpc?.shutdown(0);
     store.close();
@@ -145,8 +154,13 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     db,
     watcher,
     metrics,
+    retention,
+    reload(next) {
+      retention.update(next);
+    },
     stop(graceMs) {
       stopping ??= (async () => {
+        await retention.stop();
         // The watcher first: its last writes and resume points go through the store.
         await watcher?.stop();
         await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);

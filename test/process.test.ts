@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { SCHEMA_VERSION } from "../src/store/migrations.ts";
 import pkg from "../package.json" with { type: "json" };
 import type { Record as RecordMsg, Result } from "../src/gen/resources_pb.ts";
 import { RecordSummary_Status } from "../src/gen/resources_pb.ts";
@@ -560,9 +561,10 @@ describe("command line", () => {
     const r = await runCli(["--version"]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`hindsight ${pkg.version} (commit dev)`);
-    const v = await runCli(["version"]);
+    // `version` adds the schema version this binary runs.
+    const v = await runCli(["version", "--db", join(newDir(), "absent.db")]);
     expect(v.code).toBe(0);
-    expect(v.stdout).toBe(r.stdout);
+    expect(v.stdout).toBe(`${r.stdout}schema version ${SCHEMA_VERSION}\n`);
   });
 
   test("an unknown flag or command exits non-zero with a message naming it", async () => {

@@ -41,6 +41,8 @@ export interface RestAppOptions {
   logs?: LogsService;
   /** Path prefix of the Dashboard's external-logs route; "" for none. */
   dashboardLogsPrefix?: string;
+  /** GET /readyz: whether the service can take writes now (database writable, schema current); absent: not served. */
+  ready?: () => { ready: boolean; checks: Record<string, string> };
 }
 
 export const API_ROUTES: readonly Route[] = deriveRoutes([Results, Logs]);
@@ -199,6 +201,18 @@ export function buildRestApp(opts: RestAppOptions) {
     .get("/openapi.json", () => json(200, docJson), { parse: "none" })
     .get("/docs", () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }), { parse: "none" });
   for (const p of ["/healthz", "/openapi.json", "/docs"]) paths.add(p);
+  const ready = opts.ready;
+  if (ready) {
+    app.get(
+      "/readyz",
+      () => {
+        const r = ready();
+        return json(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? "READY" : "NOT_READY", checks: r.checks }));
+      },
+      { parse: "none" },
+    );
+    paths.add("/readyz");
+  }
   const metrics = opts.metrics;
   if (metrics) {
     app.get("/metrics", () => new Response(metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), { parse: "none" });

@@ -1,0 +1,247 @@
+/**
+ * Moving results and records between instances: NDJSON, one object a line,
+ * `{"result": <Result>}` or `{"record": <Record>}` in upstream's REST JSON
+ * (proto field names, RFC 3339 times, `data.value` as base64), so an export
+ * reads like a page of upstream's API and the importer of upstream's REST
+ * API shares every conversion with the file importer. A record always
+ * follows its result. uids, times and etags are carried over, so an import
+ * into a fresh instance answers exactly as the source did.
+ *
+ * Imports are idempotent: a result or record is keyed by its name; one
+ * already present is updated only when the imported copy is newer
+ * (update_time), so importing the same stream twice changes nothing, and
+ * importing a newer export brings an instance up to date. Writes go straight
+ * to the tables in short transactions (bound values only); the cascade and
+ * the side-table triggers do the rest, as for any write.
+ */
+import type { Database, Statement } from "bun:sqlite";
+import { fromJson, toJsonString } from "@bufbuild/protobuf";
+import { micros, recordOut, resultOut } from "../api/convert.ts";
+import { parseRecordName, parseResultName } from "../core/names.ts";
+import type { RecordResource, ResultResource } from "../core/types.ts";
+import { RecordSchema, ResultSchema, type Record as RecordMsg, type Result } from "../gen/resources_pb.ts";
+import { RECORD_COLUMNS, RESULT_COLUMNS, resultParams, toRecord, toResult, type RecordRow, type ResultRow } from "../store/rows.ts";
+
+const BATCH = 500;
+
+/** Every result, each followed by its records, as NDJSON lines (without newlines). Reads in bounded batches. */
+export function* exportLines(db: Database): Generator<string> {
+  const results = db.prepare<ResultRow & { rid: number }, [number, number]>(`SELECT rid, ${RESULT_COLUMNS} FROM results WHERE rid > ? ORDER BY rid LIMIT ?`);
+  const records = db.prepare<RecordRow, [number]>(`SELECT ${RECORD_COLUMNS} FROM records WHERE result_rid = ? ORDER BY uid`);
+  for (let after = 0; ; ) {
+    const page = results.all(after, BATCH);
+    if (page.length === 0) return;
+    for (const row of page) {
+      yield `{"result":${toJsonString(ResultSchema, resultOut(toResult(row)), { useProtoFieldName: true })}}`;
+      for (const rec of records.all(row.rid)) yield `{"record":${toJsonString(RecordSchema, recordOut(toRecord(rec)), { useProtoFieldName: true })}}`;
+    }
+    after = page[page.length - 1]!.rid;
+  }
+}
+
+/** A line or item that could not be imported, and why. */
+export interface ImportProblem {
+  where: string;
+  message: string;
+}
+
+export interface ImportCounts {
+  results: { inserted: number; updated: number; unchanged: number };
+  records: { inserted: number; updated: number; unchanged: number };
+  problems: ImportProblem[];
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function resultResource(msg: Result): ResultResource {
+  const n = parseResultName(msg.name, "result.name");
+  const created = micros(msg.createTime ?? msg.createdTime, "result.create_time");
+  const updated = micros(msg.updateTime ?? msg.updatedTime, "result.update_time") ?? created;
+  const uid = msg.uid || msg.id;
+  if (!uid) throw new Error("result has no uid");
+  if (created === null || updated === null) throw new Error("result has no create_time");
+  const s = msg.summary;
+  return {
+    parent: n.parent,
+    name: n.result,
+    uid,
+    createTime: created,
+    updateTime: updated,
+    etag: msg.etag || `${uid}-${updated * 1000}`,
+    annotations: msg.annotations,
+    summary: s
+      ? {
+          record: s.record,
+          type: s.type,
+          startTime: micros(s.startTime, "summary.start_time"),
+          endTime: micros(s.endTime, "summary.end_time"),
+          status: s.status,
+          annotations: s.annotations,
+        }
+      : null,
+  };
+}
+
+function recordResource(msg: RecordMsg): RecordResource {
+  const n = parseRecordName(msg.name, "record.name");
+  const created = micros(msg.createTime ?? msg.createdTime, "record.create_time");
+  const updated = micros(msg.updateTime ?? msg.updatedTime, "record.update_time") ?? created;
+  const uid = msg.uid || msg.id;
+  if (!uid) throw new Error("record has no uid");
+  if (created === null || updated === null) throw new Error("record has no create_time");
+  let data: RecordResource["data"] = null;
+  if (msg.data) {
+    const text = decoder.decode(msg.data.value);
+    JSON.parse(text);
+    data = { type: msg.data.type, value: text };
+  }
+  return { parent: n.parent, resultName: n.result, name: n.record, uid, createTime: created, updateTime: updated, etag: msg.etag || `${uid}-${updated * 1000}`, data };
+}
+
+export type Item = { result: Result } | { record: RecordMsg };
+
+/** An NDJSON line's object as an Item; throws naming what is wrong. */
+export function itemOfJson(o: unknown): Item {
+  const x = o as { result?: unknown; record?: unknown };
+  if (typeof o !== "object" || o === null || Array.isArray(o) || (x.result === undefined) === (x.record === undefined)) {
+    throw new Error('expected an object with either "result" or "record"');
+  }
+  return x.result !== undefined
+    ? { result: fromJson(ResultSchema, x.result as never, { ignoreUnknownFields: true }) }
+    : { record: fromJson(RecordSchema, x.record as never, { ignoreUnknownFields: true }) };
+}
+
+/** Writes results and records into `db`; one instance per import, used in batches. */
+export class Importer {
+  readonly counts: ImportCounts = {
+    results: { inserted: 0, updated: 0, unchanged: 0 },
+    records: { inserted: 0, updated: 0, unchanged: 0 },
+    problems: [],
+  };
+  private readonly s: Record<"findResult" | "insertResult" | "updateResult" | "findRecord" | "insertRecord" | "updateRecord", Statement>;
+
+  constructor(private readonly db: Database) {
+    this.s = {
+      findResult: db.prepare("SELECT rid, update_time FROM results WHERE parent = ? AND name = ?"),
+      insertResult: db.prepare(
+        `INSERT INTO results (${RESULT_COLUMNS}) VALUES ($uid, $parent, $name, $create_time, $update_time, $etag, $annotations, $summary_record, $summary_type, $summary_start_time, $summary_end_time, $summary_status, $summary_annotations)`,
+      ),
+      updateResult: db.prepare(
+        `UPDATE results SET update_time = $update_time, etag = $etag, annotations = $annotations, summary_record = $summary_record, summary_type = $summary_type,
+           summary_start_time = $summary_start_time, summary_end_time = $summary_end_time, summary_status = $summary_status, summary_annotations = $summary_annotations
+         WHERE parent = $parent AND name = $name`,
+      ),
+      findRecord: db.prepare("SELECT rid, update_time FROM records WHERE parent = ? AND result_name = ? AND name = ?"),
+      insertRecord: db.prepare(
+        `INSERT INTO records (uid, result_rid, parent, result_name, name, create_time, update_time, etag, type, data)
+         VALUES ($uid, $result_rid, $parent, $result_name, $name, $create_time, $update_time, $etag, $type, jsonb($data))`,
+      ),
+      updateRecord: db.prepare(
+        `UPDATE records SET update_time = $update_time, etag = $etag, type = $type, data = jsonb($data) WHERE parent = $parent AND result_name = $result_name AND name = $name`,
+      ),
+    };
+  }
+
+  private problem(where: string, e: unknown): void {
+    if (this.counts.problems.length < 1000) this.counts.problems.push({ where, message: (e as Error).message });
+  }
+
+  /** Imports one item, inside the caller's transaction. */
+  private one(item: Item): void {
+    if ("result" in item) {
+      const r = resultResource(item.result);
+      const found = this.s.findResult.get(r.parent, r.name) as { rid: number; update_time: number } | null;
+      const p = Object.fromEntries(Object.entries(resultParams(r)).map(([k, v]) => [`$${k}`, v]));
+      if (!found) {
+        this.s.insertResult.run(p as never);
+        this.counts.results.inserted++;
+      } else if (r.updateTime > found.update_time) {
+        this.s.updateResult.run(p as never);
+        this.counts.results.updated++;
+      } else this.counts.results.unchanged++;
+      return;
+    }
+    const r = recordResource(item.record);
+    const result = this.s.findResult.get(r.parent, r.resultName) as { rid: number } | null;
+    if (!result) throw new Error(`its result ${r.parent}/results/${r.resultName} is not in the database (records must follow their result)`);
+    const found = this.s.findRecord.get(r.parent, r.resultName, r.name) as { rid: number; update_time: number } | null;
+    const p = {
+      $uid: r.uid,
+      $result_rid: result.rid,
+      $parent: r.parent,
+      $result_name: r.resultName,
+      $name: r.name,
+      $create_time: r.createTime,
+      $update_time: r.updateTime,
+      $etag: r.etag,
+      $type: r.data?.type ?? null,
+      $data: r.data?.value ?? null,
+    };
+    if (!found) {
+      this.s.insertRecord.run(p as never);
+      this.counts.records.inserted++;
+    } else if (r.updateTime > found.update_time) {
+      const { $uid: _u, $result_rid: _r, $create_time: _c, ...upd } = p;
+      this.s.updateRecord.run(upd as never);
+      this.counts.records.updated++;
+    } else this.counts.records.unchanged++;
+  }
+
+  /** Imports items in one transaction; a bad item is reported and skipped (its savepoint rolled back). */
+  batch(items: Array<{ item: Item | (() => Item); where: string }>): void {
+    this.db.transaction(() => {
+      for (const { item, where } of items) {
+        this.db.run("SAVEPOINT item");
+        try {
+          this.one(typeof item === "function" ? item() : item);
+          this.db.run("RELEASE item");
+        } catch (e) {
+          this.db.run("ROLLBACK TO item");
+          this.db.run("RELEASE item");
+          this.problem(where, e);
+        }
+      }
+    }).immediate();
+  }
+}
+
+/** Imports an NDJSON stream (export's format); blank lines are skipped, a bad line is reported with its number. */
+export async function importNdjson(db: Database, lines: AsyncIterable<string>): Promise<ImportCounts> {
+  const imp = new Importer(db);
+  let pending: Array<{ item: () => Item; where: string }> = [];
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === "") continue;
+    let item: unknown;
+    try {
+      item = JSON.parse(line);
+    } catch (e) {
+      imp.counts.problems.push({ where: `line ${n}`, message: `not JSON: ${(e as Error).message}` });
+      continue;
+    }
+    pending.push({ item: () => itemOfJson(item), where: `line ${n}` });
+    if (pending.length >= BATCH) {
+      imp.batch(pending);
+      pending = [];
+    }
+  }
+  if (pending.length) imp.batch(pending);
+  return imp.counts;
+}
+
+/** Lines of a byte stream, decoded as UTF-8. */
+export async function* linesOf(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+  buf += dec.decode();
+  if (buf !== "") yield buf;
+}
