@@ -18,6 +18,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { fromJson, toJsonString } from "@bufbuild/protobuf";
 import { micros, recordOut, resultOut } from "../api/convert.ts";
 import { parseRecordName, parseResultName } from "../core/names.ts";
+import { etagFor } from "../core/etag.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { RecordSchema, ResultSchema, type Record as RecordMsg, type Result } from "../gen/resources_pb.ts";
 import { RECORD_COLUMNS, RESULT_COLUMNS, resultParams, toRecord, toResult, type RecordRow, type ResultRow } from "../store/rows.ts";
@@ -53,13 +54,22 @@ export interface ImportCounts {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * What a Result and a Record carry alike: uid (or upstream's id), times, and
+ * the etag, made by the core's formula when the export lacks one.
+ */
+function identity(msg: Result | RecordMsg, what: "result" | "record"): { uid: string; created: number; updated: number; etag: string } {
+  const created = micros(msg.createTime ?? msg.createdTime, `${what}.create_time`);
+  const updated = micros(msg.updateTime ?? msg.updatedTime, `${what}.update_time`) ?? created;
+  const uid = msg.uid || msg.id;
+  if (!uid) throw new Error(`${what} has no uid`);
+  if (created === null || updated === null) throw new Error(`${what} has no create_time`);
+  return { uid, created, updated, etag: msg.etag || etagFor(uid, updated) };
+}
+
 function resultResource(msg: Result): ResultResource {
   const n = parseResultName(msg.name, "result.name");
-  const created = micros(msg.createTime ?? msg.createdTime, "result.create_time");
-  const updated = micros(msg.updateTime ?? msg.updatedTime, "result.update_time") ?? created;
-  const uid = msg.uid || msg.id;
-  if (!uid) throw new Error("result has no uid");
-  if (created === null || updated === null) throw new Error("result has no create_time");
+  const { uid, created, updated, etag } = identity(msg, "result");
   const s = msg.summary;
   return {
     parent: n.parent,
@@ -67,7 +77,7 @@ function resultResource(msg: Result): ResultResource {
     uid,
     createTime: created,
     updateTime: updated,
-    etag: msg.etag || `${uid}-${updated * 1000}`,
+    etag,
     annotations: msg.annotations,
     summary: s
       ? {
@@ -84,18 +94,14 @@ function resultResource(msg: Result): ResultResource {
 
 function recordResource(msg: RecordMsg): RecordResource {
   const n = parseRecordName(msg.name, "record.name");
-  const created = micros(msg.createTime ?? msg.createdTime, "record.create_time");
-  const updated = micros(msg.updateTime ?? msg.updatedTime, "record.update_time") ?? created;
-  const uid = msg.uid || msg.id;
-  if (!uid) throw new Error("record has no uid");
-  if (created === null || updated === null) throw new Error("record has no create_time");
+  const { uid, created, updated, etag } = identity(msg, "record");
   let data: RecordResource["data"] = null;
   if (msg.data) {
     const text = decoder.decode(msg.data.value);
     JSON.parse(text);
     data = { type: msg.data.type, value: text };
   }
-  return { parent: n.parent, resultName: n.result, name: n.record, uid, createTime: created, updateTime: updated, etag: msg.etag || `${uid}-${updated * 1000}`, data };
+  return { parent: n.parent, resultName: n.result, name: n.record, uid, createTime: created, updateTime: updated, etag, data };
 }
 
 export type Item = { result: Result } | { record: RecordMsg };
