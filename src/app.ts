@@ -12,6 +12,9 @@ import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./co
 import { ResultsService } from "./core/results-service.ts";
 import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
+import { Authorizer } from "./core/auth.ts";
+import { resolveAuthMode, type AuthMode } from "./config/auth.ts";
+import { TokenStore } from "./store/tokens.ts";
 import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
@@ -28,6 +31,10 @@ export interface App {
   rest: RunningRestServer;
   results: ResultsService;
   db: Database;
+  /** The auth mode in effect (configured, or the default for the listeners). */
+  authMode: AuthMode;
+  /** Hindsight's tokens in mode `token` (tests revoke through it); null otherwise. */
+  tokens: TokenStore | null;
   /** The cluster watcher; null when no cluster is configured. */
   watcher: Watcher | null;
   /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
@@ -57,6 +64,8 @@ async function clusterSpecs(cfg: Config): Promise<ClusterSpec[]> {
 
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
+  const authMode = resolveAuthMode(cfg.authMode, { "grpc-listen": cfg.grpcListen, "http-listen": cfg.httpListen });
+  if (authMode === "kubernetes") throw new ConfigError("--auth-mode kubernetes is not available yet; use token (or none on loopback)");
   const specs = deps.clusters ?? (await clusterSpecs(cfg));
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
@@ -79,6 +88,9 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     }
   }
   const store = new SqliteStore(db, readers ?? undefined);
+  // One authorizer for both transports (mode none: every call is allowed).
+  const tokens = authMode === "token" ? new TokenStore(db) : null;
+  const authz = new Authorizer(tokens);
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
   // Encoded records both transports list from (each in its own encoding).
@@ -88,13 +100,13 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache, authz });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
-      rpc: resultsRpc(results, cache),
+      rpc: resultsRpc(results, cache, authz),
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
     });
@@ -132,6 +144,8 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     db,
     watcher,
     metrics,
+    authMode,
+    tokens,
     stop(graceMs) {
       stopping ??= (async () => {
         // The watcher first: its last writes and resume points go through the store.

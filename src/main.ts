@@ -22,6 +22,9 @@ Usage:
   hindsight status [flags]    each watched cluster's state, read from the database:
                               --db PATH (as serve), --streams (per resource), --json;
                               exits 1 when a cluster is not connected
+  hindsight token create|list|revoke
+                              manage API tokens for --auth-mode token (--db PATH as serve);
+                              'hindsight token --help' for details
   hindsight version           print the version
   hindsight --help | --version
 
@@ -82,6 +85,7 @@ async function serve(args: string[]): Promise<number> {
     grpcPort: app.grpcPort,
     http: cfg.httpListen,
     httpPort: app.httpPort,
+    auth: app.authMode,
     ...(app.watcher ? { clusters: app.watcher.clusters.map((c) => c.name) } : {}),
   });
   const running = app;
@@ -155,6 +159,11 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "status":
       return status(rest);
+    case "token": {
+      const { tokenCommand } = await import("./cli/token.ts");
+      const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+      return tokenCommand(rest, loadConfig({}, process.env).db, io);
+    }
     default:
       process.stderr.write(`hindsight: unknown command ${JSON.stringify(cmd)}\nRun 'hindsight --help' for usage.\n`);
       return 2;

@@ -5,6 +5,8 @@
  * the setting, the value and what is allowed.
  */
 
+import { parseAuthMode, type AuthMode } from "./auth.ts";
+
 export interface Config {
   /** SQLite database file. */
   db: string;
@@ -28,6 +30,8 @@ export interface Config {
   contexts: string[];
   /** Watch config file (clusters with their own kubeconfig, namespaces, options). */
   watchConfig: string | null;
+  /** Auth mode (src/config/auth.ts); null: `none` on loopback, `token` beyond. */
+  authMode: AuthMode | null;
 }
 
 export const defaultConfig: Config = {
@@ -42,6 +46,7 @@ export const defaultConfig: Config = {
   kubeconfig: null,
   contexts: [],
   watchConfig: null,
+  authMode: null,
 };
 
 export class ConfigError extends Error {}
@@ -176,6 +181,13 @@ export const settings: Setting[] = [
     help: "YAML file listing clusters to watch, each with its own kubeconfig, context, namespaces and options",
     parse: parsePath,
   },
+  {
+    key: "authMode",
+    flag: "auth-mode",
+    env: "HINDSIGHT_AUTH_MODE",
+    help: "who may call: token (hindsight token create), kubernetes, or none (loopback only)",
+    parse: (raw, source) => parseAuthMode(raw, source),
+  },
 ];
 
 const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes", "recordCacheBytes"]);
@@ -184,6 +196,7 @@ const defaultText = (k: keyof Config) => {
   if (k === "queryTimeoutMs") return `${defaultConfig.queryTimeoutMs / 1000}s`;
   if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
   if (k === "contexts") return "the kubeconfig's current context";
+  if (k === "authMode") return "none on loopback, token otherwise";
   return String(defaultConfig[k]);
 };
 

@@ -11,6 +11,12 @@ import type { Order, RecordResource, ResultResource } from "./types.ts";
 export interface ListQuery {
   /** Exact parent, or null for every parent ("-"). */
   parent: string | null;
+  /**
+   * Parent globs (SQLite GLOB) the rows must match: set when a caller
+   * limited to some parents lists "-", so the restriction is part of the
+   * query and pages stay exact. Absent or null: no restriction.
+   */
+  parents?: readonly string[] | null;
   /** Records only: exact result name, or null for every result ("-"). */
   result?: string | null;
   /** A checked CEL filter, or null for none. */
@@ -77,7 +83,7 @@ export interface Store {
    */
   listRecords<H>(q: ListQuery, hold: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>>;
   /** Raw aggregates (durations in microseconds, times in Unix seconds), one row per group. */
-  summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
+  summarizeRecords(where: Pick<ListQuery, "parent" | "parents" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
   /** Secret for signing page tokens; stable for the life of the database. */
   readonly pageTokenKey: Uint8Array;
 }

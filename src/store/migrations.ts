@@ -11,6 +11,7 @@ import m0003 from "./migrations/0003_key_values_and_summary.sql" with { type: "t
 import m0004 from "./migrations/0004_watch_state.sql" with { type: "text" };
 import m0005 from "./migrations/0005_labels_only_kv.sql" with { type: "text" };
 import m0006 from "./migrations/0006_uid_name.sql" with { type: "text" };
+import m0007 from "./migrations/0007_api_tokens.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "0004_watch_state", sql: m0004 },
   { version: 5, name: "0005_labels_only_kv", sql: m0005 },
   { version: 6, name: "0006_uid_name", sql: m0006 },
+  { version: 7, name: "0007_api_tokens", sql: m0007 },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

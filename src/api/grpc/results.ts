@@ -11,6 +11,7 @@ import { resultsRpc, type CallContext } from "../results-rpc.ts";
 import { unaryService, type UnaryImpl } from "./adapter.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { binaryPage } from "./list-page.ts";
+import type { Authorizer } from "../../core/auth.ts";
 
 export function callContext(md: grpc.Metadata): CallContext {
   const auth = md.get("authorization");
@@ -22,11 +23,12 @@ export function callContext(md: grpc.Metadata): CallContext {
 
 /**
  * `cache`: the encoded-record cache ListRecords answers from (shared with
- * REST; entries are kept per encoding).
+ * REST; entries are kept per encoding). `authz`: checks every call (none
+ * when absent: auth mode `none`).
  */
-export function resultsService(svc: ResultsService, cache?: EncodedRecordCache) {
+export function resultsService(svc: ResultsService, cache?: EncodedRecordCache, authz?: Authorizer) {
   const impls: Record<string, UnaryImpl> = {};
-  for (const [name, rpc] of resultsRpc(svc, cache)) {
+  for (const [name, rpc] of resultsRpc(svc, cache, authz)) {
     const encoded = rpc.encoded;
     impls[name] = encoded
       ? async (req, call) => {

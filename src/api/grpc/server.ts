@@ -16,6 +16,7 @@ import { resultsService } from "./results.ts";
 import { largeAnswerTurns } from "./send-gate.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
+import type { Authorizer } from "../../core/auth.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
 
@@ -35,6 +36,8 @@ export interface GrpcServerOptions {
   results: ResultsService;
   /** Encoded records ListRecords answers from (shared with REST); none by default. */
   cache?: EncodedRecordCache;
+  /** Checks every Results call; absent: auth mode `none`. Health and reflection stay open, as upstream's do. */
+  authz?: Authorizer;
 }
 
 export interface RunningGrpcServer {
@@ -59,7 +62,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache, opts.authz));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(
