@@ -10,12 +10,13 @@ export interface CallAccess extends Access {
   resource: string;
 }
 
-type Req = { name?: string; parent?: string; record?: { name?: string } };
+type Req = { name?: string; parent?: string; record?: { name?: string }; result?: { name?: string } };
 
-const ACTIONS: Record<string, { action: Action; field: "name" | "parent" | "record.name"; list?: boolean }> = {
+const ACTIONS: Record<string, { action: Action; field: "name" | "parent" | "record.name" | "name|result.name"; list?: boolean }> = {
   createResult: { action: "write", field: "parent" },
   getResult: { action: "read", field: "name" },
-  updateResult: { action: "write", field: "name" },
+  // The service falls back to result.name when name is empty (compatibility #9): so does the check.
+  updateResult: { action: "write", field: "name|result.name" },
   deleteResult: { action: "delete", field: "name" },
   listResults: { action: "read", field: "parent", list: true },
   createRecord: { action: "write", field: "parent" },
@@ -39,7 +40,8 @@ export function accessOf(method: string, req: unknown): CallAccess {
   const rule = ACTIONS[method];
   if (!rule) throw new Error(`no access rule for ${method}`);
   const r = req as Req;
-  const resource = (rule.field === "record.name" ? r.record?.name : r[rule.field]) ?? "";
+  const resource =
+    (rule.field === "record.name" ? r.record?.name : rule.field === "name|result.name" ? r.name || r.result?.name : r[rule.field]) ?? "";
   const trimmed = rule.list ? resource.trim() : resource;
   const slash = trimmed.indexOf("/");
   return { action: rule.action, parent: slash < 0 ? trimmed : trimmed.slice(0, slash), list: rule.list ?? false, resource };

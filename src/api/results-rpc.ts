@@ -147,8 +147,9 @@ async function guarded<T>(authz: Authorizer, method: DescMethod, req: unknown, c
   const access = accessOf(method.localName, req);
   let identity = "-";
   try {
-    const granted = await authz.authorize(ctx.authorization, access);
-    identity = granted.identity.name;
+    const who = await authz.identify(ctx.authorization);
+    identity = who.name;
+    const granted = authz.permit(who, access);
     if (access.action === "read") return await run(granted.scope);
     const res = await run(granted.scope);
     audit({ identity, method: method.name, resource: access.resource, outcome: "ok" });

@@ -116,7 +116,16 @@ export class Authorizer {
    * correct (no filtering after the fact).
    */
   async authorize(authorization: string, access: Access): Promise<Granted> {
-    const identity = this.authn ? await this.authn.authenticate(authorization) : ANONYMOUS_ADMIN;
+    return this.permit(await this.identify(authorization), access);
+  }
+
+  /** Step one of `authorize`: who is calling (throws `unauthenticated`). */
+  identify(authorization: string): Identity | Promise<Identity> {
+    return this.authn ? this.authn.authenticate(authorization) : ANONYMOUS_ADMIN;
+  }
+
+  /** Step two of `authorize`: may this identity do this (throws `permission_denied`). */
+  permit(identity: Identity, access: Access): Granted {
     if (!ROLE_ACTIONS[identity.role].has(access.action)) {
       throw permissionDenied(`role ${identity.role} may not ${access.action}`);
     }
