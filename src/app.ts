@@ -15,6 +15,8 @@ import { Upserter } from "./core/upsert.ts";
 import { Authorizer } from "./core/auth.ts";
 import { resolveAuthMode, type AuthMode } from "./config/auth.ts";
 import { TokenStore } from "./store/tokens.ts";
+import { TlsFileError } from "./tls/files.ts";
+import { TlsReloader } from "./tls/reloader.ts";
 import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
@@ -39,6 +41,8 @@ export interface App {
   watcher: Watcher | null;
   /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
   metrics: Registry;
+  /** Re-reads the TLS files now (SIGHUP); whether the certificate changed. False without TLS. */
+  reloadTls(): boolean;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -46,6 +50,8 @@ export interface App {
 export interface AppDeps {
   clock?: Clock;
   ids?: IdGenerator;
+  /** How often the TLS files are checked for a new certificate (ms; 0: only on reloadTls). */
+  tlsCheckEveryMs?: number;
   /** Clusters to watch, given directly (tests); otherwise they come from the config's flags and watch file. */
   clusters?: ClusterSpec[];
 }
@@ -66,6 +72,15 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const authMode = resolveAuthMode(cfg.authMode, { "grpc-listen": cfg.grpcListen, "http-listen": cfg.httpListen });
   if (authMode === "kubernetes") throw new ConfigError("--auth-mode kubernetes is not available yet; use token (or none on loopback)");
+  let tls: TlsReloader | null = null;
+  if (cfg.tlsCert !== null && cfg.tlsKey !== null) {
+    try {
+      tls = new TlsReloader({ cert: cfg.tlsCert, key: cfg.tlsKey, clientCa: cfg.tlsClientCa }, deps.tlsCheckEveryMs);
+    } catch (e) {
+      if (e instanceof TlsFileError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
   const specs = deps.clusters ?? (await clusterSpecs(cfg));
   const db = openDatabase(cfg.db);
   // Checkpoints run on their own thread; the writer never checkpoints inline.
@@ -100,13 +115,14 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache, authz });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache, authz, tls: tls ?? undefined });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
       rpc: resultsRpc(results, cache, authz),
+      tls: tls ?? undefined,
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
     });
@@ -127,6 +143,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
       watcher.start();
     }
   } catch (e) {
+    tls?.close();
     await grpc?.shutdown(0);
     store.close();
     await readers?.close();
@@ -146,10 +163,12 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     metrics,
     authMode,
     tokens,
+    reloadTls: () => tls?.reload() ?? false,
     stop(graceMs) {
       stopping ??= (async () => {
         // The watcher first: its last writes and resume points go through the store.
         await watcher?.stop();
+        tls?.close();
         await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);
         store.close();
         await readers?.close();

@@ -86,9 +86,12 @@ async function serve(args: string[]): Promise<number> {
     http: cfg.httpListen,
     httpPort: app.httpPort,
     auth: app.authMode,
+    tls: cfg.tlsCert !== null,
     ...(app.watcher ? { clusters: app.watcher.clusters.map((c) => c.name) } : {}),
   });
   const running = app;
+  // SIGHUP: re-read the TLS files now (they are also checked every second).
+  process.on("SIGHUP", () => running.reloadTls());
   await new Promise<void>((resolve) => {
     onSignal = (signal: string) => {
       log.info("shutting down", { signal });

@@ -40,3 +40,9 @@ export function resolveAuthMode(configured: AuthMode | null, listeners: Record<s
   }
   return configured;
 }
+
+/** TLS needs both files; a client CA needs TLS. */
+export function checkTlsSettings(cfg: { tlsCert: string | null; tlsKey: string | null; tlsClientCa: string | null }): void {
+  if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  if (cfg.tlsClientCa !== null && cfg.tlsCert === null) throw new ConfigError("--tls-client-ca needs --tls-cert and --tls-key");
+}

@@ -5,7 +5,7 @@
  * the setting, the value and what is allowed.
  */
 
-import { parseAuthMode, type AuthMode } from "./auth.ts";
+import { checkTlsSettings, parseAuthMode, type AuthMode } from "./auth.ts";
 
 export interface Config {
   /** SQLite database file. */
@@ -32,6 +32,11 @@ export interface Config {
   watchConfig: string | null;
   /** Auth mode (src/config/auth.ts); null: `none` on loopback, `token` beyond. */
   authMode: AuthMode | null;
+  /** PEM certificate chain and key both listeners serve TLS with; null: plaintext. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** PEM CA bundle: when set, clients must present a certificate it issued. */
+  tlsClientCa: string | null;
 }
 
 export const defaultConfig: Config = {
@@ -47,6 +52,9 @@ export const defaultConfig: Config = {
   contexts: [],
   watchConfig: null,
   authMode: null,
+  tlsCert: null,
+  tlsKey: null,
+  tlsClientCa: null,
 };
 
 export class ConfigError extends Error {}
@@ -188,6 +196,9 @@ export const settings: Setting[] = [
     help: "who may call: token (hindsight token create), kubernetes, or none (loopback only)",
     parse: (raw, source) => parseAuthMode(raw, source),
   },
+  { key: "tlsCert", flag: "tls-cert", env: "HINDSIGHT_TLS_CERT", help: "PEM certificate (chain) for TLS on both listeners; reloaded on change or SIGHUP", parse: parsePath },
+  { key: "tlsKey", flag: "tls-key", env: "HINDSIGHT_TLS_KEY", help: "PEM private key of --tls-cert", parse: parsePath },
+  { key: "tlsClientCa", flag: "tls-client-ca", env: "HINDSIGHT_TLS_CLIENT_CA", help: "PEM CA bundle; clients must present a certificate it issued", parse: parsePath },
 ];
 
 const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes", "recordCacheBytes"]);
@@ -197,6 +208,7 @@ const defaultText = (k: keyof Config) => {
   if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
   if (k === "contexts") return "the kubeconfig's current context";
   if (k === "authMode") return "none on loopback, token otherwise";
+  if (k === "tlsCert" || k === "tlsKey" || k === "tlsClientCa") return "none (plaintext)";
   return String(defaultConfig[k]);
 };
 
@@ -221,6 +233,7 @@ export function loadConfig(flags: Record<string, string | string[] | undefined>,
       set(s.key, s.multiple ? values.map((x) => s.parse(x, `--${s.flag}`)) : s.parse(values[values.length - 1]!, `--${s.flag}`));
     }
   }
+  checkTlsSettings(cfg);
   return cfg;
 }
 
