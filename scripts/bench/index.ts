@@ -4,7 +4,7 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch auth
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
@@ -12,6 +12,7 @@
  * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
  * BENCH_REST_ONLY (e.g. "list:ceiling,list:rest"), BENCH_REST_SERVE_ARGS (e.g. "--record-cache-size 0"),
+ * BENCH_AUTH_SECONDS (4), BENCH_AUTH_ROUNDS (3), BENCH_AUTH_IN_FLIGHT (8),
  * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
  * BENCH_PROFILE=1 (ingest and rest: server CPU profile in bench-data/profiles),
  * BENCH_COMMIT (the commit to print, for a tree exported without .git),
@@ -37,6 +38,7 @@ const BENCHES: Bench[] = [
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
   { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
   { name: "watch", aliases: ["watcher", "cluster"], file: "watch.ts" },
+  { name: "auth", aliases: ["tls"], file: "auth.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -152,6 +154,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
   out.push(...(reports.get("filters")?.goals ?? []));
   out.push(...(reports.get("rest")?.goals ?? []));
   out.push(...(reports.get("watch")?.goals ?? []));
+  out.push(...(reports.get("auth")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.
