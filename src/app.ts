@@ -13,6 +13,7 @@ import { ResultsService } from "./core/results-service.ts";
 import { ConfigError, watchesClusters, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
 import { Authorizer } from "./core/auth.ts";
+import { ClientLimiter } from "./core/client-limit.ts";
 import { resolveAuthMode, type AuthMode } from "./config/auth.ts";
 import { TokenStore } from "./store/tokens.ts";
 import { TlsFileError } from "./tls/files.ts";
@@ -106,6 +107,8 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   // One authorizer for both transports (mode none: every call is allowed).
   const tokens = authMode === "token" ? new TokenStore(db) : null;
   const authz = new Authorizer(tokens);
+  // One count per client address across both listeners.
+  const limiter = new ClientLimiter(cfg.maxCallsPerClient);
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
   // Encoded records both transports list from (each in its own encoding).
@@ -115,13 +118,13 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache, authz, tls: tls ?? undefined });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, cache, authz, limiter, tls: tls ?? undefined });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
-      rpc: resultsRpc(results, cache, authz),
+      rpc: resultsRpc(results, cache, authz, limiter),
       tls: tls ?? undefined,
       health: (service) => health.get(service),
       metrics: () => metrics.render(),

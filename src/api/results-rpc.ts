@@ -29,6 +29,7 @@ import { EncodedRecordCache, type Kept } from "./encoded-cache.ts";
 import { recordIn, recordOut, resultIn, resultOut } from "./convert.ts";
 import { applyFieldMask } from "./field-mask.ts";
 import { Authorizer } from "../core/auth.ts";
+import { ClientLimiter } from "../core/client-limit.ts";
 import { toAppError } from "../core/errors.ts";
 import { accessOf, hasAccessRule } from "./access.ts";
 import { audit } from "./audit.ts";
@@ -42,6 +43,8 @@ export interface CallContext {
   authorization: string;
   /** Partial-response paths (`fields`), already split and trimmed; empty means the whole response. */
   fields: readonly string[];
+  /** The caller's address (host, no port), for the per-client cap; absent or "": not capped. */
+  client?: string;
 }
 
 export const emptyContext: CallContext = { authorization: "", fields: [] };
@@ -136,17 +139,27 @@ function handlers(svc: ResultsService) {
   } satisfies Record<string, (req: never, scope: Scope) => Promise<unknown>>;
 }
 
-const DENIALS = new Set(["unauthenticated", "permission_denied", "unavailable"]);
+const DENIALS = new Set(["unauthenticated", "permission_denied", "unavailable", "resource_exhausted"]);
 
 /**
  * Runs one call behind the authorizer: the check comes first (before any
  * lookup), then the handler with the caller's list scope. Writes, deletes
  * and every refusal are audited.
  */
-async function guarded<T>(authz: Authorizer, method: DescMethod, req: unknown, ctx: CallContext, run: (scope: Scope) => Promise<T>): Promise<T> {
+async function guarded<T>(
+  authz: Authorizer,
+  limiter: ClientLimiter,
+  method: DescMethod,
+  req: unknown,
+  ctx: CallContext,
+  run: (scope: Scope) => Promise<T>,
+): Promise<T> {
   const access = accessOf(method.localName, req);
   let identity = "-";
+  let release = noop;
   try {
+    // First, so that a flood of calls (with or without credentials) costs nothing past the cap.
+    release = limiter.acquire(ctx.client ?? "");
     const who = await authz.identify(ctx.authorization);
     identity = who.name;
     const granted = authz.permit(who, access);
@@ -159,8 +172,12 @@ async function guarded<T>(authz: Authorizer, method: DescMethod, req: unknown, c
     if (DENIALS.has(code)) audit({ identity, method: method.name, resource: access.resource, outcome: "denied", code });
     else if (access.action !== "read") audit({ identity, method: method.name, resource: access.resource, outcome: code });
     throw e;
+  } finally {
+    release();
   }
 }
+
+const noop = () => {};
 
 /**
  * Every Results RPC, keyed by localName (`createResult`, ...). Each applies
@@ -171,6 +188,7 @@ export function resultsRpc(
   svc: ResultsService,
   cache: EncodedRecordCache = new EncodedRecordCache(0),
   authz: Authorizer = new Authorizer(null),
+  limiter: ClientLimiter = new ClientLimiter(0),
 ): Map<string, Rpc> {
   const impls = handlers(svc) as Record<string, (req: never, scope: Scope) => Promise<MessageShape<DescMessage>>>;
   const out = new Map<string, Rpc>();
@@ -180,14 +198,14 @@ export function resultsRpc(
     const rpc: Rpc = {
       method,
       async call(req, ctx) {
-        const res = await guarded(authz, method, req, ctx, (scope) => impl(req as never, scope));
+        const res = await guarded(authz, limiter, method, req, ctx, (scope) => impl(req as never, scope));
         return ctx.fields.length > 0 ? applyFieldMask(method.output, res, ctx.fields) : res;
       },
     };
     if (method.localName === "listRecords") {
       // A mask prunes the response message, so it takes `call`.
       rpc.encoded = (req, ctx, enc) =>
-        ctx.fields.length > 0 ? Promise.resolve(null) : guarded(authz, method, req, ctx, (scope) => listRecordsEncoded(svc, cache, req as ListRecordsRequest, scope, enc));
+        ctx.fields.length > 0 ? Promise.resolve(null) : guarded(authz, limiter, method, req, ctx, (scope) => listRecordsEncoded(svc, cache, req as ListRecordsRequest, scope, enc));
     }
     out.set(method.localName, rpc);
   }

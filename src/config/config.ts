@@ -37,6 +37,8 @@ export interface Config {
   tlsKey: string | null;
   /** PEM CA bundle: when set, clients must present a certificate it issued. */
   tlsClientCa: string | null;
+  /** Results calls one client address may have in flight (both listeners together); 0 = no cap. */
+  maxCallsPerClient: number;
 }
 
 export const defaultConfig: Config = {
@@ -55,6 +57,7 @@ export const defaultConfig: Config = {
   tlsCert: null,
   tlsKey: null,
   tlsClientCa: null,
+  maxCallsPerClient: 256,
 };
 
 export class ConfigError extends Error {}
@@ -198,6 +201,13 @@ export const settings: Setting[] = [
   },
   { key: "tlsCert", flag: "tls-cert", env: "HINDSIGHT_TLS_CERT", help: "PEM certificate (chain) for TLS on both listeners; reloaded on change or SIGHUP", parse: parsePath },
   { key: "tlsKey", flag: "tls-key", env: "HINDSIGHT_TLS_KEY", help: "PEM private key of --tls-cert", parse: parsePath },
+  {
+    key: "maxCallsPerClient",
+    flag: "max-calls-per-client",
+    env: "HINDSIGHT_MAX_CALLS_PER_CLIENT",
+    help: "Results calls one client address may have in flight; past it RESOURCE_EXHAUSTED / 429 (0: no cap)",
+    parse: parseCount(0, 1_000_000),
+  },
   { key: "tlsClientCa", flag: "tls-client-ca", env: "HINDSIGHT_TLS_CLIENT_CA", help: "PEM CA bundle; clients must present a certificate it issued", parse: parsePath },
 ];
 

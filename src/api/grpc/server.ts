@@ -18,6 +18,7 @@ import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 import type { Authorizer } from "../../core/auth.ts";
 import type { TlsReloader } from "../../tls/reloader.ts";
+import type { ClientLimiter } from "../../core/client-limit.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
 
@@ -39,6 +40,8 @@ export interface GrpcServerOptions {
   cache?: EncodedRecordCache;
   /** Checks every Results call; absent: auth mode `none`. Health and reflection stay open, as upstream's do. */
   authz?: Authorizer;
+  /** Per-client cap on Results calls in flight (shared with REST); absent: none. */
+  limiter?: ClientLimiter;
   /** Serve TLS from these (reloaded in place); absent: plaintext. */
   tls?: TlsReloader;
 }
@@ -82,7 +85,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache, opts.authz));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache, opts.authz, opts.limiter));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(

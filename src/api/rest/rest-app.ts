@@ -33,6 +33,8 @@ export interface RestAppOptions {
   maxBodyBytes: number;
   /** Health status of a service ("" = the server), undefined when unknown. */
   health: (service: string) => Serving | undefined;
+  /** The caller's address of a request (the listener knows it, the app does not); absent: calls are not capped per client. */
+  clientOf?: (request: Request) => string;
   /** Prometheus text for GET /metrics (the watcher's counters), when there is any. */
   metrics?: () => string;
 }
@@ -65,8 +67,9 @@ function queryError(route: Route, url: string): AppError {
  * the `Authorization` header is forwarded, and the `fields` query parameter
  * becomes the partial-response mask.
  */
-export function restCallContext(headers: Headers, fields: unknown): CallContext {
+export function restCallContext(headers: Headers, fields: unknown, client = ""): CallContext {
   return {
+    client,
     authorization: headers.get("authorization") ?? "",
     fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
   };
@@ -109,7 +112,7 @@ export function buildRestApp(opts: RestAppOptions) {
     const where = `${route.verb} ${route.path.text}`;
     const handler = async ({ request, params, query }: { request: Request; params: Record<string, string>; query: Record<string, unknown> }) => {
       try {
-        const ctx = restCallContext(request.headers, query[FIELDS_PARAM]);
+        const ctx = restCallContext(request.headers, query[FIELDS_PARAM], opts.clientOf?.(request) ?? "");
         // GET and DELETE bodies are ignored (the CLI sends one with GET).
         const body = route.body !== "" ? await readJsonBody(request, opts.maxBodyBytes) : undefined;
         const req = buildRequest(route, params, query, body);

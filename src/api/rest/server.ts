@@ -8,6 +8,7 @@
 import type { Server } from "bun";
 import { buildRestApp, type RestAppOptions } from "./rest-app.ts";
 import type { TlsReloader } from "../../tls/reloader.ts";
+import { clientHost } from "../../core/client-limit.ts";
 import type { TlsMaterial } from "../../tls/files.ts";
 
 export interface RestServerOptions extends RestAppOptions {
@@ -36,14 +37,20 @@ export function splitListen(listen: string): { hostname: string; port: number } 
 }
 
 export async function startRestServer(opts: RestServerOptions): Promise<RunningRestServer> {
-  const app = buildRestApp(opts);
+  // Elysia's fetch does not get the server, so the caller's address is noted here for the app.
+  const clients = new WeakMap<Request, string>();
+  const app = buildRestApp({ ...opts, clientOf: (r) => clients.get(r) ?? "" });
+  const fetch = (req: Request, srv: Server<undefined>) => {
+    clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
+    return app.fetch(req);
+  };
   const { hostname, port } = splitListen(opts.listen);
   const tls = opts.tls;
   const serve = (p: number): Server<undefined> =>
     Bun.serve({
       hostname,
       port: p,
-      fetch: app.fetch,
+      fetch,
       // Over the configured limit by a margin: the app answers those itself.
       maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
       development: false,
