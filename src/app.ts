@@ -15,6 +15,12 @@ import { ResultsService } from "./core/results-service.ts";
 import { resolveAllClusters } from "./config/clusters.ts";
 import { ConfigError, type Config } from "./config/config.ts";
 import { Upserter } from "./core/upsert.ts";
+import { Authorizer } from "./core/auth.ts";
+import { ClientLimiter } from "./core/client-limit.ts";
+import { resolveAuthMode, type AuthMode } from "./config/auth.ts";
+import { TokenStore } from "./store/tokens.ts";
+import { TlsFileError } from "./tls/files.ts";
+import { TlsReloader } from "./tls/reloader.ts";
 import { Registry } from "./metrics/registry.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
@@ -39,14 +45,20 @@ export interface App {
   results: ResultsService;
   logs: LogsService;
   db: Database;
+  /** The auth mode in effect (configured, or the default for the listeners). */
+  authMode: AuthMode;
+  /** Hindsight's tokens in mode `token` (tests revoke through it); null otherwise. */
+  tokens: TokenStore | null;
   /** The cluster watcher; null when no cluster is configured. */
   watcher: Watcher | null;
   /** Metrics of this app; `metrics.render()` is the Prometheus text for GET /metrics. */
   metrics: Registry;
   /** The retention policy on its schedule. */
   retention: RetentionJob;
-  /** Applies what can change while serving (retention); SIGHUP. A bad policy throws and changes nothing. */
+  /** Applies what can change while serving (retention) and re-reads the TLS files; SIGHUP. A bad policy throws and changes nothing. */
   reload(cfg: Config): void;
+  /** Re-reads the TLS files now; whether the certificate changed. False without TLS. */
+  reloadTls(): boolean;
   /** Graceful: stop listening, finish in-flight calls and writes, close the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -54,6 +66,8 @@ export interface App {
 export interface AppDeps {
   clock?: Clock;
   ids?: IdGenerator;
+  /** How often the TLS files are checked for a new certificate (ms; 0: only on reloadTls). */
+  tlsCheckEveryMs?: number;
   /** Clusters to watch, given directly (tests); otherwise they come from the config's flags and watch file. */
   clusters?: ClusterSpec[];
   /** Log capture timings (tests). */
@@ -62,6 +76,17 @@ export interface AppDeps {
 
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
+  const authMode = resolveAuthMode(cfg.authMode, { "grpc-listen": cfg.grpcListen, "http-listen": cfg.httpListen });
+  if (authMode === "kubernetes") throw new ConfigError("--auth-mode kubernetes is not available yet; use token (or none on loopback)");
+  let tls: TlsReloader | null = null;
+  if (cfg.tlsCert !== null && cfg.tlsKey !== null) {
+    try {
+      tls = new TlsReloader({ cert: cfg.tlsCert, key: cfg.tlsKey, clientCa: cfg.tlsClientCa }, deps.tlsCheckEveryMs);
+    } catch (e) {
+      if (e instanceof TlsFileError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
   const specs = deps.clusters ?? (await resolveAllClusters(cfg));
   // A bad retention filter stops the start before the database is touched.
   compilePolicy(cfg);
@@ -90,6 +115,11 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     db.run("PRAGMA wal_autocheckpoint = 0");
   }
   const store = new SqliteStore(db, readers ?? undefined);
+  // One authorizer for both transports (mode none: every call is allowed).
+  const tokens = authMode === "token" ? new TokenStore(db) : null;
+  const authz = new Authorizer(tokens);
+  // One count per client address across both listeners.
+  const limiter = new ClientLimiter(cfg.maxCallsPerClient);
   const ids = deps.ids ?? uuidv7Generator(clock);
   const results = new ResultsService(store, clock, ids);
   const logs = new LogsService(store, clock);
@@ -102,15 +132,18 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs, cache });
+    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs, cache, authz, limiter, tls: tls ?? undefined });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
-      rpc: new Map([...resultsRpc(results, cache), ...logsRpc(logs)]),
+      rpc: new Map([...resultsRpc(results, cache, authz, limiter), ...logsRpc(logs, authz, limiter)]),
       logs,
+      authz,
+      limiter,
       dashboardLogsPrefix: cfg.dashboardLogsPrefix,
+      tls: tls ?? undefined,
       health: (service) => health.get(service),
       metrics: () => metrics.render(),
       ready: readiness(db, cfg.db),
@@ -136,6 +169,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     }
     retention.start();
   } catch (e) {
+    tls?.close();
     await grpc?.shutdown(0);
     store.close();
     await readers?.close();
@@ -155,14 +189,19 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
     watcher,
     metrics,
     retention,
+    authMode,
+    tokens,
     reload(next) {
       retention.update(next);
+      tls?.reload();
     },
+    reloadTls: () => tls?.reload() ?? false,
     stop(graceMs) {
       stopping ??= (async () => {
         await retention.stop();
         // The watcher first: its last writes and resume points go through the store.
         await watcher?.stop();
+        tls?.close();
         await Promise.all([grpc.shutdown(graceMs), rest.shutdown(graceMs)]);
         store.close();
         await readers?.close();

@@ -26,6 +26,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   ready: async () => (await import("./cli/ready.ts")).ready,
   export: async () => (await import("./cli/transfer.ts")).exportCommand,
   import: async () => (await import("./cli/transfer.ts")).importCommand,
+  token: async () => {
+    const { tokenCommand } = await import("./cli/token.ts");
+    const { commandConfig } = await import("./cli/args.ts");
+    const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+    // The database as serve finds it: --db, HINDSIGHT_DB, or `db:` in the config file.
+    return async (args) => tokenCommand(args, (config) => commandConfig(config === undefined ? {} : { config }).db, io);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs appliance
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs appliance auth
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
@@ -13,6 +13,7 @@
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
  * BENCH_REST_ONLY (e.g. "list:ceiling,list:rest"), BENCH_REST_SERVE_ARGS (e.g. "--record-cache-size 0"),
  * BENCH_APPLIANCE_STARTS (20), BENCH_APPLIANCE_RECORDS (50000), BENCH_APPLIANCE_BACKUPS (2), BENCH_APPLIANCE_DB (a database to back up instead),
+ * BENCH_AUTH_SECONDS (4), BENCH_AUTH_ROUNDS (3), BENCH_AUTH_IN_FLIGHT (8),
  * BENCH_WATCH_RUNS (100000), BENCH_WATCH_SECONDS (600, the steady phase; shorten for dev runs), BENCH_WATCH_RATE (50),
  * BENCH_LOGS_MB (100), BENCH_LOGS_ROUNDS (3),
  * BENCH_PROFILE=1 (ingest and rest: server CPU profile in bench-data/profiles),
@@ -41,6 +42,7 @@ const BENCHES: Bench[] = [
   { name: "watch", aliases: ["watcher", "cluster"], file: "watch.ts" },
   { name: "logs", aliases: ["log"], file: "logs.ts" },
   { name: "appliance", aliases: ["binary", "backup", "startup"], file: "appliance.ts" },
+  { name: "auth", aliases: ["tls"], file: "auth.ts" },
 ];
 const runBench = async (b: Bench) => (await runChild<BenchReport>(`scripts/bench/${b.file}`, [])).result;
 const cpuCheck = async () => (await runChild<number>("scripts/bench/cpu-check.ts", [])).result;
@@ -164,6 +166,7 @@ function goals(reports: Map<string, BenchReport>): Goal[] {
   out.push(...(reports.get("watch")?.goals ?? []));
   out.push(...(reports.get("logs")?.goals ?? []));
   out.push(...(reports.get("appliance")?.goals ?? []));
+  out.push(...(reports.get("auth")?.goals ?? []));
   const floor = b?.pageFloorP50;
   for (const g of reports.get("list")?.goals ?? []) {
     // Next to a page latency, what the transport alone needs to move the same bytes.

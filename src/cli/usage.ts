@@ -17,6 +17,8 @@ Usage:
   hindsight import --from-results-api URL [--token T]
                                   copy every result and record from an upstream Tekton Results REST API
   hindsight ready [--timeout 30s] wait until GET /readyz on the configured REST address answers 200
+  hindsight token create|list|revoke
+                                  API tokens for --auth-mode token; 'hindsight token --help'
   hindsight config check          validate the configuration (file, environment) and exit
   hindsight config example        print a commented config file with every key and its default
   hindsight version               version, commit and schema version (and the database's with --db)
@@ -35,5 +37,6 @@ and a page at GET /docs.
 
 Signals: SIGTERM or SIGINT stop accepting calls, finish those in flight,
 close the database cleanly and exit 0. SIGHUP re-reads the configuration
-and applies what can change while running (log level and format, retention).
+and applies what can change while running (log level and format, retention),
+and re-reads the TLS files (they are also checked every second).
 `;

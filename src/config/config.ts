@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { formatAge, parseAge } from "./age.ts";
+import { checkTlsSettings, parseAuthMode, type AuthMode } from "./auth.ts";
 import { ConfigError } from "./errors.ts";
 import type { RETENTION_STATUSES } from "./schema.ts";
 
@@ -79,6 +80,15 @@ export interface Config {
   backupDir: string | null;
   /** Copy the database before a newer binary migrates its schema. */
   backupBeforeMigration: boolean;
+  /** Auth mode (src/config/auth.ts); null: `none` on loopback, `token` beyond. */
+  authMode: AuthMode | null;
+  /** PEM certificate chain and key both listeners serve TLS with; null: plaintext. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** PEM CA bundle: when set, clients must present a certificate it issued. */
+  tlsClientCa: string | null;
+  /** Results calls one client address may have in flight (both listeners together); 0 = no cap. */
+  maxCallsPerClient: number;
 }
 
 export const defaultConfig: Config = {
@@ -104,6 +114,11 @@ export const defaultConfig: Config = {
   retentionRules: [],
   backupDir: null,
   backupBeforeMigration: true,
+  authMode: null,
+  tlsCert: null,
+  tlsKey: null,
+  tlsClientCa: null,
+  maxCallsPerClient: 256,
 };
 
 type ScalarKey = Exclude<keyof Config, "configFile" | "clusters" | "clusterDefaults" | "retentionRules">;
@@ -315,6 +330,25 @@ export const settings: Setting[] = [
     help: "copy the database before migrating its schema: true or false",
     parse: parseBool,
   },
+  {
+    key: "authMode",
+    flag: "auth-mode",
+    env: "HINDSIGHT_AUTH_MODE",
+    file: "auth.mode",
+    help: "who may call: token (hindsight token create), kubernetes, or none (loopback only)",
+    parse: (raw, source) => parseAuthMode(raw, source),
+  },
+  { key: "tlsCert", flag: "tls-cert", env: "HINDSIGHT_TLS_CERT", file: "tls.cert", help: "PEM certificate (chain) for TLS on both listeners; reloaded on change or SIGHUP", parse: parsePath },
+  { key: "tlsKey", flag: "tls-key", env: "HINDSIGHT_TLS_KEY", file: "tls.key", help: "PEM private key of --tls-cert", parse: parsePath },
+  {
+    key: "maxCallsPerClient",
+    flag: "max-calls-per-client",
+    env: "HINDSIGHT_MAX_CALLS_PER_CLIENT",
+    file: "auth.maxCallsPerClient",
+    help: "Results calls one client address may have in flight; past it RESOURCE_EXHAUSTED / 429 (0: no cap)",
+    parse: parseCount(0, 1_000_000),
+  },
+  { key: "tlsClientCa", flag: "tls-client-ca", env: "HINDSIGHT_TLS_CLIENT_CA", file: "tls.clientCa", help: "PEM CA bundle; clients must present a certificate it issued", parse: parsePath },
 ];
 
 const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "httpMaxBodyBytes", "recordCacheBytes"]);
@@ -327,6 +361,8 @@ export function defaultText(k: ScalarKey): string {
   if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
   if (k === "backupDir") return "backups/ beside the database";
   if (k === "contexts") return "the kubeconfig's current context";
+  if (k === "authMode") return "none on loopback, token otherwise";
+  if (k === "tlsCert" || k === "tlsKey" || k === "tlsClientCa") return "none (plaintext)";
   return String(defaultConfig[k]);
 }
 
@@ -451,6 +487,7 @@ export function loadConfig(
       set(s.key, s.multiple ? values.map((x) => s.parse(x, `--${s.flag}`)) : s.parse(values[values.length - 1]!, `--${s.flag}`));
     }
   }
+  checkTlsSettings(cfg);
   return cfg;
 }
 

@@ -51,6 +51,12 @@ clusters: []
 clusterDefaults: {}
 #  parent: "{cluster}-{namespace}"
 
+# Memory for records already encoded, which ListRecords answers from; 0 turns it off. (--record-cache-size)
+recordCacheSize: 16MiB
+# Where the Tekton Dashboard's external-logs route is served on the REST port;
+# empty turns it off. (--dashboard-logs-prefix)
+dashboardLogsPrefix: /logs
+
 retention:
   # Runs matching no rule are deleted this long after they complete
   # (e.g. 90d, 12h; a bare number is days). forever keeps them. (--retention-max-age)
@@ -72,4 +78,20 @@ backup:
   # dir: /var/lib/hindsight/backups    # (--backup-dir)
   # Copy the database before a newer Hindsight migrates its schema. (--backup-before-migration)
   beforeMigration: true
+
+auth:
+  # Who may call: token (hindsight token create), or none (only when both
+  # listeners are on loopback). Default: none on loopback, token otherwise. (--auth-mode)
+  # mode: token
+  # Calls one client address may have in flight, gRPC and REST together;
+  # past it RESOURCE_EXHAUSTED / HTTP 429. 0: no cap. (--max-calls-per-client)
+  maxCallsPerClient: 256
+
+tls:
+  # PEM certificate chain and key for both listeners; re-read when they
+  # change and on SIGHUP. Default: plaintext. (--tls-cert, --tls-key)
+  # cert: /etc/hindsight/tls.crt
+  # key: /etc/hindsight/tls.key
+  # Require client certificates issued by this CA. (--tls-client-ca)
+  # clientCa: /etc/hindsight/clients-ca.crt
 `;

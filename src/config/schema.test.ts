@@ -18,3 +18,16 @@ test("shape problems: one per key, the outermost when a section has the wrong ty
     { path: "readers", message: "100 is not allowed: expected a whole number from 1 to 64" },
   ]);
 });
+
+test("every setting's file key is a key the file schema accepts", async () => {
+  const { settings } = await import("./config.ts");
+  for (const s of settings) {
+    const doc: Record<string, unknown> = {};
+    const parts = s.file.split(".");
+    let at = doc;
+    for (const p of parts.slice(0, -1)) at = (at[p] = {}) as Record<string, unknown>;
+    at[parts[parts.length - 1]!] = s.multiple ? [] : "x";
+    // A value of the wrong type is fine here; an unknown key is not.
+    expect(checkShape(doc).filter((i) => i.message.startsWith("unknown key")).map((i) => i.path)).toEqual([]);
+  }
+});

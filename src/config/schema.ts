@@ -50,6 +50,8 @@ export const ConfigFileSchema = section(
     kubeconfig: text("a kubeconfig file path"),
     contexts: Type.Array(Type.String(), { allowed: "a list of kubeconfig context names" }),
     watchConfig: text("a watch config file path"),
+    recordCacheSize: sizeOrText("a size such as 16MiB, or 0 for no cache"),
+    dashboardLogsPrefix: text("a URL path such as /logs, or empty for off"),
     clusters: Type.Array(Type.Unknown(), { allowed: "a list of clusters, as in a watch config file" }),
     clusterDefaults: Type.Record(Type.String(), Type.Unknown(), { allowed: "cluster settings applied to every cluster" }),
     retention: section(
@@ -65,6 +67,13 @@ export const ConfigFileSchema = section(
         beforeMigration: Type.Boolean({ allowed: "true or false" }),
       },
     ),
+    auth: section(
+      {
+        mode: Type.Union([Type.Literal("token"), Type.Literal("kubernetes"), Type.Literal("none")], { allowed: "token, kubernetes or none" }),
+        maxCallsPerClient: Type.Integer({ minimum: 0, maximum: 1_000_000, allowed: "a whole number from 0 (no cap) to 1000000" }),
+      },
+    ),
+    tls: section({ cert: text("a PEM file path"), key: text("a PEM file path"), clientCa: text("a PEM file path") }),
   },
 );
 

@@ -207,10 +207,16 @@ export class LogsService {
     };
   }
 
-  /** A captured container's output, for the Tekton Dashboard (newest capture of that pod and container). */
-  async openContainerLog(namespace: string, pod: string, container: string): Promise<OpenLog> {
+  /**
+   * A captured container's output, for the Tekton Dashboard (newest capture
+   * of that pod and container). The Kubernetes namespace is not necessarily
+   * the parent (a watch config may map it to another), so the caller's
+   * parent scope is applied to what is found: a capture under a parent the
+   * caller may not see is as absent as one never made.
+   */
+  async openContainerLog(namespace: string, pod: string, container: string, mayRead: (parent: string) => boolean = () => true): Promise<OpenLog> {
     const parts = await this.store.findLogPartsBySource(namespace, pod, container);
-    const part = parts[0];
+    const part = parts.find((p) => mayRead(p.recordParent));
     if (!part) throw notFound(`no log stored for container ${container} of pod ${namespace}/${pod}`);
     const record: RecordResource = { parent: "", resultName: "", name: "", uid: part.recordUid, data: null, createTime: 0, updateTime: 0, etag: "" };
     return this.open(record, [{ part, prefix: null }]);
@@ -218,7 +224,8 @@ export class LogsService {
 
   // ---- ListLogs, DeleteLog --------------------------------------------------------
 
-  async listLogs(req: { parent: string; filter: string; pageSize: number; pageToken: string; orderBy: string }): Promise<Page<RecordResource>> {
+  /** `scope`: the parent globs a "-" list is limited to (the caller's; null = all). */
+  async listLogs(req: { parent: string; filter: string; pageSize: number; pageToken: string; orderBy: string; scope?: readonly string[] | null }): Promise<Page<RecordResource>> {
     const parent = req.parent.trim();
     if (parent === "") throw invalidArgument("parent: Parent missing");
     const n = parseResultName(parent, "parent");
@@ -231,6 +238,7 @@ export class LogsService {
     const after = resumePosition(this.store.pageTokenKey, { kind: "logs", parent, filter, order, pageToken: req.pageToken });
     const { items: rows, keys } = await this.store.listRecords({
       parent: n.parent === "-" ? null : n.parent,
+      parents: req.scope ?? null,
       result: n.result === "-" ? null : n.result,
       filter: compiled,
       order,

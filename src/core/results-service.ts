@@ -38,6 +38,11 @@ export interface ListInput {
   pageSize: number;
   pageToken: string;
   orderBy: string;
+  /**
+   * Parent globs a "-" list is limited to (the caller's scope, from the
+   * authorizer); absent or null: every parent.
+   */
+  scope?: readonly string[] | null;
 }
 
 export interface Page<T> {
@@ -147,7 +152,7 @@ export class ResultsService {
       throw invalidArgument(`parent ${JSON.stringify(parent.slice(0, 80))}: must be "-" or match ^[a-z0-9_-]{1,63}$`);
     }
     return this.list("results", req, parent, RESULT_ORDER_FIELDS, (q) =>
-      this.store.listResults({ ...q, parent: parent === "-" ? null : parent }),
+      this.store.listResults({ ...q, parent: parent === "-" ? null : parent, parents: req.scope ?? null }),
     );
   }
 
@@ -242,7 +247,7 @@ export class ResultsService {
     if (parent === "") throw invalidArgument("parent: parent missing");
     const n = parseResultName(parent, "parent");
     return this.list("records", req, parent, RECORD_ORDER_FIELDS, (q) => {
-      const query = { ...q, parent: n.parent === "-" ? null : n.parent, result: n.result === "-" ? null : n.result };
+      const query = { ...q, parent: n.parent === "-" ? null : n.parent, parents: req.scope ?? null, result: n.result === "-" ? null : n.result };
       return hold ? this.store.listRecords(query, hold) : this.store.listRecords(query);
     });
   }
@@ -251,14 +256,14 @@ export class ResultsService {
    * GetRecordListSummary: one object per group (exactly one without
    * group_by), keyed by the requested aggregates, plus group_value.
    */
-  async summarizeRecords(req: { parent: string; summary: string; filter: string; groupBy: string; orderBy: string }): Promise<Array<Record<string, number | string | null>>> {
+  async summarizeRecords(req: { parent: string; summary: string; filter: string; groupBy: string; orderBy: string; scope?: readonly string[] | null }): Promise<Array<Record<string, number | string | null>>> {
     const parent = req.parent.trim();
     if (parent === "") throw invalidArgument("parent: parent missing");
     const n = parseResultName(parent, "parent");
     const q = parseSummaryRequest(req.summary, req.groupBy, req.orderBy);
     const filter = compileFilter("records", req.filter);
     const rows = await this.store.summarizeRecords(
-      { parent: n.parent === "-" ? null : n.parent, result: n.result === "-" ? null : n.result, filter },
+      { parent: n.parent === "-" ? null : n.parent, parents: req.scope ?? null, result: n.result === "-" ? null : n.result, filter },
       q,
     );
     return rows.map((row) => {

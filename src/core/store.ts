@@ -11,6 +11,12 @@ import type { Order, RecordResource, ResultResource } from "./types.ts";
 export interface ListQuery {
   /** Exact parent, or null for every parent ("-"). */
   parent: string | null;
+  /**
+   * Parent globs (SQLite GLOB) the rows must match: set when a caller
+   * limited to some parents lists "-", so the restriction is part of the
+   * query and pages stay exact. Absent or null: no restriction.
+   */
+  parents?: readonly string[] | null;
   /** Records only: exact result name, or null for every result ("-"). */
   result?: string | null;
   /** A checked CEL filter, or null for none. */
@@ -77,7 +83,7 @@ export interface Store extends LogStore {
    */
   listRecords<H>(q: ListQuery, hold: Hold<H>): Promise<Keyed<RecordResource | HeldRecord<H>>>;
   /** Raw aggregates (durations in microseconds, times in Unix seconds), one row per group. */
-  summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
+  summarizeRecords(where: Pick<ListQuery, "parent" | "parents" | "result" | "filter">, s: SummaryQuery): Promise<Array<Record<string, number | string | null>>>;
   /** Secret for signing page tokens; stable for the life of the database. */
   readonly pageTokenKey: Uint8Array;
 }
@@ -149,7 +155,8 @@ export interface LogStore {
   /** One chunk's bytes, decompressed; null when it is gone (deleted meanwhile). */
   readLogChunk(part: number, seq: number): Uint8Array | null;
   /** Captured parts of a pod's container, newest first, with their Log record's uid. */
-  findLogPartsBySource(namespace: string, pod: string, container: string): Promise<Array<LogPart & { recordUid: string }>>;
+  /** Newest first; `recordParent`: the parent of the Log record holding the part (what access is checked against). */
+  findLogPartsBySource(namespace: string, pod: string, container: string): Promise<Array<LogPart & { recordUid: string; recordParent: string }>>;
   /** The Log records (v1alpha3) of one Result whose spec.resource.uid is `runUid`, or all of them when null. */
   logRecordsOfResult(parent: string, result: string, runUid: string | null): Promise<RecordResource[]>;
 }

@@ -182,3 +182,15 @@ test("a name prefix most rows share is checked per row in list order, not sorted
   expect(dense).toMatch(/SEARCH n\d+ EXISTS USING INDEX records_uid_name \(uid=\? AND g_name>\? AND g_name<\?\)/);
   expect(dense).not.toMatch(/TEMP B-TREE/);
 });
+
+test("a caller's parent globs are bound values ORed together; an empty scope matches nothing", () => {
+  const [q] = buildListQueries("results", "rid", { ...base, parents: ["team-*", "ops"] });
+  expect(q!.sql).toContain("(results.parent GLOB ?");
+  expect(q!.sql).toContain(" OR results.parent GLOB ?");
+  expect(q!.sql).not.toContain("team-*");
+  expect(q!.params.values).toContain("team-*");
+  const [none] = buildListQueries("records", "rid", { ...base, parents: [] });
+  expect(none!.sql).toMatch(/WHERE 0 /);
+  const [all] = buildListQueries("records", "rid", { ...base, parents: null });
+  expect(all!.sql).not.toContain("GLOB");
+});

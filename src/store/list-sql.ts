@@ -36,7 +36,7 @@ export interface BuiltQuery {
 type Table = "results" | "records";
 
 /** The conditions a list (every segment) and a summary share: parent, result, filter. */
-export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "result" | "filter">, p: Params, opts: TranslateOptions = {}): string[] {
+export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "parents" | "result" | "filter">, p: Params, opts: TranslateOptions = {}): string[] {
   const where: string[] = [];
   if (table === "records" && q.result != null) {
     // One result's records: through the result's rowid and records_result_uid,
@@ -48,6 +48,10 @@ export function baseConditions(table: Table, q: Pick<ListQuery, "parent" | "resu
     }
   } else if (q.parent !== null) {
     where.push(`${table}.parent = ${p.add(q.parent)}`);
+  }
+  if (q.parents != null) {
+    // A caller limited to some parents listing "-". No globs: nothing is visible.
+    where.push(q.parents.length === 0 ? "0" : `(${q.parents.map((g) => `${table}.parent GLOB ${p.add(g)}`).join(" OR ")})`);
   }
   if (q.filter) where.push(translateFilter(q.filter, p, opts).sql);
   return where;

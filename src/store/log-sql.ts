@@ -81,7 +81,7 @@ export class LogSql implements LogWriteTx {
     insertChunk: Statement<unknown, [number, number, number, Uint8Array]>;
     grow: Statement<unknown, [Record<string, string | number | null>]>;
     chunk: Statement<{ data: Uint8Array }, [number, number]>;
-    bySource: Statement<PartRow & { record_uid: string }, [string, string, string]>;
+    bySource: Statement<PartRow & { record_uid: string; record_parent: string }, [string, string, string]>;
     logRecords: Statement<RecordRow, [string, string, string]>;
     logRecordsByRun: Statement<RecordRow, [string, string, string, string]>;
   };
@@ -115,7 +115,7 @@ export class LogSql implements LogWriteTx {
       ),
       chunk: db.prepare("SELECT data FROM log_chunks WHERE part = ? AND seq = ?"),
       bySource: db.prepare(
-        `SELECT ${PART_COLUMNS.split(", ").map((c) => `p.${c}`).join(", ")}, r.uid AS record_uid
+        `SELECT ${PART_COLUMNS.split(", ").map((c) => `p.${c}`).join(", ")}, r.uid AS record_uid, r.parent AS record_parent
          FROM log_parts p JOIN records r ON r.rid = p.record_rid
          WHERE p.pod = ?2 AND p.namespace = ?1 AND p.container = ?3 AND p.staging = 0 ORDER BY p.pid DESC`,
       ),
@@ -200,8 +200,8 @@ export class LogSql implements LogWriteTx {
     return row ? Bun.zstdDecompressSync(row.data) : null;
   }
 
-  bySource(namespace: string, pod: string, container: string): Array<LogPart & { recordUid: string }> {
-    return this.s.bySource.all(namespace, pod, container).map((r) => ({ ...toPart(r), recordUid: r.record_uid }));
+  bySource(namespace: string, pod: string, container: string): Array<LogPart & { recordUid: string; recordParent: string }> {
+    return this.s.bySource.all(namespace, pod, container).map((r) => ({ ...toPart(r), recordUid: r.record_uid, recordParent: r.record_parent }));
   }
 
   logRecords(parent: string, result: string, runUid: string | null): RecordResource[] {

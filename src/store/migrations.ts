@@ -12,6 +12,7 @@ import m0004 from "./migrations/0004_watch_state.sql" with { type: "text" };
 import m0005 from "./migrations/0005_labels_only_kv.sql" with { type: "text" };
 import m0006 from "./migrations/0006_uid_name.sql" with { type: "text" };
 import m0007 from "./migrations/0007_logs.sql" with { type: "text" };
+import m0008 from "./migrations/0008_api_tokens.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: "0005_labels_only_kv", sql: m0005 },
   { version: 6, name: "0006_uid_name", sql: m0006 },
   { version: 7, name: "0007_logs", sql: m0007 },
+  { version: 8, name: "0008_api_tokens", sql: m0008 },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

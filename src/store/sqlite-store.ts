@@ -246,7 +246,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  async summarizeRecords(where: Pick<ListQuery, "parent" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
+  async summarizeRecords(where: Pick<ListQuery, "parent" | "parents" | "result" | "filter">, q: SummaryQuery): Promise<Array<Record<string, number | string | null>>> {
     const { sql, params } = buildSummaryQuery(where, q, this.translateOptions);
     try {
       return (await this.readers.run({ kind: "rows", segments: [{ sql, values: params.values }], limit: -1 })) as Array<

@@ -68,7 +68,7 @@ function timeBucket(unit: TimeUnit, s: string): string {
 }
 
 export function buildSummaryQuery(
-  where: Pick<ListQuery, "parent" | "result" | "filter">,
+  where: Pick<ListQuery, "parent" | "parents" | "result" | "filter">,
   s: SummaryQuery,
   opts: TranslateOptions = {},
 ): { sql: string; params: Params } {

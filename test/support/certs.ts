@@ -150,8 +150,9 @@ export interface TestPki {
 }
 
 /** A fresh CA with a server and a client certificate. TEST-ONLY keys. */
-export function makeTestPki(opts: { user?: string; group?: string; serverDns?: string[]; serverIps?: string[] } = {}): TestPki {
-  const ca = issue({ subject: { cn: "hindsight-test-ca" }, ca: true });
+export function makeTestPki(opts: { user?: string; group?: string; serverDns?: string[]; serverIps?: string[]; caName?: string } = {}): TestPki {
+  // Two CAs trusted together must differ in name: a verifier picks the issuer by name.
+  const ca = issue({ subject: { cn: opts.caName ?? "hindsight-test-ca" }, ca: true });
   const server = issue({ subject: { cn: "kube-apiserver" }, issuer: ca, dns: opts.serverDns ?? ["localhost"], ips: opts.serverIps ?? ["127.0.0.1"], usage: "server" });
   const client = issue({ subject: { cn: opts.user ?? "hindsight", o: opts.group ?? "watchers" }, issuer: ca, usage: "client" });
   const otherCa = issue({ subject: { cn: "some-other-ca" }, ca: true });

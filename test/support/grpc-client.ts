@@ -14,10 +14,15 @@ type UnaryMethods<S extends DescService> = {
 
 export type Client<S extends DescService> = UnaryMethods<S> & { close(): void; raw: grpc.Client };
 
-export function makeClient<S extends DescService>(svc: S, address: string, options: grpc.ClientOptions = {}): Client<S> {
+export function makeClient<S extends DescService>(
+  svc: S,
+  address: string,
+  options: grpc.ClientOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): Client<S> {
   const def = clientDefinition(svc);
   const Ctor = grpc.makeGenericClientConstructor(def, svc.name);
-  const raw = new Ctor(address, grpc.credentials.createInsecure(), {
+  const raw = new Ctor(address, credentials, {
     "grpc.max_receive_message_length": -1,
     "grpc.max_send_message_length": -1,
     ...options,

@@ -10,9 +10,9 @@ import type { LogSummary } from "../../src/gen/resources_pb.ts";
 type Raw = Record<string, (...args: unknown[]) => unknown>;
 
 /** Reads a whole GetLog stream: the concatenated bytes and the messages' content types. */
-export function getLog(client: grpc.Client, name: string): Promise<{ bytes: Buffer; messages: number; contentTypes: Set<string> }> {
+export function getLog(client: grpc.Client, name: string, metadata?: grpc.Metadata): Promise<{ bytes: Buffer; messages: number; contentTypes: Set<string> }> {
   return new Promise((resolve, reject) => {
-    const call = (client as unknown as Raw).getLog!({ name }) as grpc.ClientReadableStream<HttpBody>;
+    const call = (client as unknown as Raw).getLog!({ name }, metadata ?? new grpc.Metadata()) as grpc.ClientReadableStream<HttpBody>;
     const parts: Buffer[] = [];
     const types = new Set<string>();
     call.on("data", (m: HttpBody) => {
@@ -28,10 +28,10 @@ export function getLog(client: grpc.Client, name: string): Promise<{ bytes: Buff
 export function updateLog(
   client: grpc.Client,
   msgs: Array<{ name: string; data: Uint8Array }>,
-  opts: { abortAfter?: number } = {},
+  opts: { abortAfter?: number; metadata?: grpc.Metadata } = {},
 ): Promise<LogSummary> {
   return new Promise((resolve, reject) => {
-    const call = (client as unknown as Raw).updateLog!((err: grpc.ServiceError | null, res: LogSummary) => (err ? reject(err) : resolve(res))) as grpc.ClientWritableStream<unknown>;
+    const call = (client as unknown as Raw).updateLog!(opts.metadata ?? new grpc.Metadata(), (err: grpc.ServiceError | null, res: LogSummary) => (err ? reject(err) : resolve(res))) as grpc.ClientWritableStream<unknown>;
     (async () => {
       let i = 0;
       for (const m of msgs) {

@@ -8,13 +8,15 @@
  */
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import type { LogMessage, LogsService } from "../../core/logs-service.ts";
+import type { Authorizer } from "../../core/auth.ts";
+import type { ClientLimiter } from "../../core/client-limit.ts";
+import type { LogMessage, LogsService, OpenLog } from "../../core/logs-service.ts";
 import { Logs } from "../../gen/api_pb.ts";
 import { HttpBodySchema } from "../../gen/google/api/httpbody_pb.ts";
 import { Logs as LogsV1alpha3 } from "../../gen/log_pb.ts";
 import { LogSchema, LogSummarySchema } from "../../gen/resources_pb.ts";
 import { relieveLogMemory } from "../log-memory.ts";
-import { logsRpc } from "../logs-rpc.ts";
+import { LogAccess, logsRpc } from "../logs-rpc.ts";
 import { clientDefinition, decodeRequest, toStatus, unaryService, type UnaryImpl } from "./adapter.ts";
 import { callContext } from "./results.ts";
 
@@ -35,8 +37,7 @@ function drained(call: grpc.ServerWritableStream<Buffer, unknown>): Promise<void
 }
 
 /** Streams a log as HttpBody messages, waiting for 'drain' when grpc-js' buffer is full. */
-async function sendLog(svc: LogsService, name: string, acceptRecordNames: boolean, call: grpc.ServerWritableStream<Buffer, unknown>): Promise<void> {
-  const log = await svc.openLog(name, { acceptRecordNames });
+async function sendLog(log: OpenLog, call: grpc.ServerWritableStream<Buffer, unknown>): Promise<void> {
   let cancelled = false;
   call.on("cancelled", () => (cancelled = true));
   const it = log.stream();
@@ -56,7 +57,7 @@ async function sendLog(svc: LogsService, name: string, acceptRecordNames: boolea
   }
 }
 
-function getLogImpl(svc: LogsService, method: string, acceptRecordNames: boolean, input: DescMessage) {
+function getLogImpl(access: LogAccess, method: string, acceptRecordNames: boolean, input: DescMessage) {
   return (call: grpc.ServerWritableStream<Buffer, unknown>) => {
     let name: string;
     try {
@@ -65,7 +66,8 @@ function getLogImpl(svc: LogsService, method: string, acceptRecordNames: boolean
       call.emit("error", toStatus(e, method));
       return;
     }
-    sendLog(svc, name, acceptRecordNames, call).then(
+    const ctx = callContext(call.metadata, call.getPeer());
+    access.getLog(name, ctx, { acceptRecordNames }, (log) => sendLog(log, call)).then(
       () => call.end(),
       (e) => call.emit("error", toStatus(e, method)),
     );
@@ -80,9 +82,10 @@ async function* messages(call: grpc.ServerReadableStream<Buffer, unknown>): Asyn
   }
 }
 
-export function logsService(svc: LogsService): Service {
+export function logsService(svc: LogsService, authz?: Authorizer, limiter?: ClientLimiter): Service {
+  const access = new LogAccess(svc, authz, limiter);
   const impls: Record<string, UnaryImpl> = {};
-  for (const [name, rpc] of logsRpc(svc)) impls[name] = (req, call) => rpc.call(req, callContext(call.metadata));
+  for (const [name, rpc] of logsRpc(svc, authz, limiter)) impls[name] = (req, call) => rpc.call(req, callContext(call.metadata, call.getPeer()));
   const unary = unaryService(Logs, impls);
   const streaming = clientDefinition(Logs);
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...unary.definition };
@@ -90,12 +93,12 @@ export function logsService(svc: LogsService): Service {
 
   const getPath = `/${Logs.typeName}/GetLog`;
   definition.getLog = { ...streaming.getLog!, requestDeserialize: (b: Buffer) => b };
-  implementation.getLog = getLogImpl(svc, getPath, false, Logs.method.getLog.input);
+  implementation.getLog = getLogImpl(access, getPath, false, Logs.method.getLog.input);
 
   const updatePath = `/${Logs.typeName}/UpdateLog`;
   definition.updateLog = { ...streaming.updateLog!, requestDeserialize: (b: Buffer) => b };
   implementation.updateLog = (call: grpc.ServerReadableStream<Buffer, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-    svc.updateLog(messages(call)).then(
+    access.updateLog(messages(call), callContext(call.metadata, call.getPeer())).then(
       (s) => cb(null, create(LogSummarySchema, { record: s.record, bytesReceived: BigInt(s.bytesReceived) })),
       (e) => cb(toStatus(e, updatePath)),
     );
@@ -104,11 +107,12 @@ export function logsService(svc: LogsService): Service {
 }
 
 /** tekton.results.v1alpha3.Logs/GetLog: a log name, or the name of the run's record. */
-export function logsV1alpha3Service(svc: LogsService): Service {
+export function logsV1alpha3Service(svc: LogsService, authz?: Authorizer, limiter?: ClientLimiter): Service {
+  const access = new LogAccess(svc, authz, limiter);
   const def = clientDefinition(LogsV1alpha3);
   const path = `/${LogsV1alpha3.typeName}/GetLog`;
   return {
     definition: { getLog: { ...def.getLog!, requestDeserialize: (b: Buffer) => b } },
-    implementation: { getLog: getLogImpl(svc, path, true, LogsV1alpha3.method.getLog.input) },
+    implementation: { getLog: getLogImpl(access, path, true, LogsV1alpha3.method.getLog.input) },
   };
 }

@@ -11,10 +11,13 @@ import { resultsRpc, type CallContext } from "../results-rpc.ts";
 import { unaryService, type UnaryImpl } from "./adapter.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { binaryPage } from "./list-page.ts";
+import type { Authorizer } from "../../core/auth.ts";
+import { clientHost, type ClientLimiter } from "../../core/client-limit.ts";
 
-export function callContext(md: grpc.Metadata): CallContext {
+export function callContext(md: grpc.Metadata, peer = ""): CallContext {
   const auth = md.get("authorization");
   return {
+    client: clientHost(peer),
     authorization: typeof auth[0] === "string" ? auth[0] : "",
     fields: parseFieldPaths(md.get("fields").filter((v): v is string => typeof v === "string")),
   };
@@ -22,18 +25,19 @@ export function callContext(md: grpc.Metadata): CallContext {
 
 /**
  * `cache`: the encoded-record cache ListRecords answers from (shared with
- * REST; entries are kept per encoding).
+ * REST; entries are kept per encoding). `authz`: checks every call (none
+ * when absent: auth mode `none`).
  */
-export function resultsService(svc: ResultsService, cache?: EncodedRecordCache) {
+export function resultsService(svc: ResultsService, cache?: EncodedRecordCache, authz?: Authorizer, limiter?: ClientLimiter) {
   const impls: Record<string, UnaryImpl> = {};
-  for (const [name, rpc] of resultsRpc(svc, cache)) {
+  for (const [name, rpc] of resultsRpc(svc, cache, authz, limiter)) {
     const encoded = rpc.encoded;
     impls[name] = encoded
       ? async (req, call) => {
-          const ctx = callContext(call.metadata);
+          const ctx = callContext(call.metadata, call.getPeer());
           return (await encoded(req, ctx, binaryPage)) ?? (await rpc.call(req, ctx));
         }
-      : (req, call) => rpc.call(req, callContext(call.metadata));
+      : (req, call) => rpc.call(req, callContext(call.metadata, call.getPeer()));
   }
   return unaryService(Results, impls);
 }

@@ -19,6 +19,9 @@ import { resultsService } from "./results.ts";
 import { largeAnswerTurns } from "./send-gate.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
+import type { Authorizer } from "../../core/auth.ts";
+import type { TlsReloader } from "../../tls/reloader.ts";
+import type { ClientLimiter } from "../../core/client-limit.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
 export const LOGS_SERVICE = "tekton.results.v1alpha2.Logs";
@@ -41,6 +44,29 @@ export interface GrpcServerOptions {
   logs: LogsService;
   /** Encoded records ListRecords answers from (shared with REST); none by default. */
   cache?: EncodedRecordCache;
+  /** Checks every Results call; absent: auth mode `none`. Health and reflection stay open, as upstream's do. */
+  authz?: Authorizer;
+  /** Per-client cap on Results calls in flight (shared with REST); absent: none. */
+  limiter?: ClientLimiter;
+  /** Serve TLS from these (reloaded in place); absent: plaintext. */
+  tls?: TlsReloader;
+}
+
+/**
+ * TLS credentials that follow the reloader. grpc-js's declaration names the
+ * first parameter the CA provider, but its code takes it as the identity
+ * (certificate and key) provider and the second as the CA one.
+ */
+function credentials(tls: TlsReloader | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const creds = grpc.experimental.createCertificateProviderServerCredentials(tls, tls.requiresClientCert ? tls : null, tls.requiresClientCert);
+  // grpc-js creates the TLS server before it subscribes to the provider, so
+  // the server would start with no certificate and take one later through
+  // setSecureContext (it refuses connections until then). Subscribing first
+  // makes the certificate part of the server's initial options; later
+  // updates still arrive through grpc-js's own subscription.
+  creds._addWatcher(() => {});
+  return creds;
 }
 
 export interface RunningGrpcServer {
@@ -65,11 +91,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     services.push(name);
   };
 
-  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache));
+  add(RESULTS_SERVICE, resultsService(opts.results, opts.cache, opts.authz, opts.limiter));
   // Both Logs services: upstream registers one or the other (§1.2, §1.3); serving
   // both lets the current and the deprecated tkn-results read the same logs.
-  add(LOGS_SERVICE, logsService(opts.logs));
-  add(LOGS_V1ALPHA3_SERVICE, logsV1alpha3Service(opts.logs));
+  add(LOGS_SERVICE, logsService(opts.logs, opts.authz, opts.limiter));
+  add(LOGS_V1ALPHA3_SERVICE, logsV1alpha3Service(opts.logs, opts.authz, opts.limiter));
   const health = new HealthRegistry();
   add("grpc.health.v1.Health", health.service());
   const reflection = new Reflection(
@@ -81,7 +107,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   add("grpc.reflection.v1alpha.ServerReflection", r1alpha!);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(opts.listen, credentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
   health.set("", HealthStatus.SERVING);
   health.set(RESULTS_SERVICE, HealthStatus.SERVING);

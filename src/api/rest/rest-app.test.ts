@@ -83,7 +83,10 @@ test("the call context: Authorization and fields reach the handlers as gRPC meta
   const md = new grpc.Metadata();
   md.set("authorization", "Bearer abc");
   md.set("fields", " records.name , next_page_token,");
-  expect(rest).toEqual({ authorization: "Bearer abc", fields: ["records.name", "next_page_token"] });
+  expect(rest).toEqual({ authorization: "Bearer abc", fields: ["records.name", "next_page_token"], client: "" });
   expect(callContext(md)).toEqual(rest);
-  expect(restCallContext(new Headers(), undefined)).toEqual({ authorization: "", fields: [] });
+  expect(restCallContext(new Headers(), undefined)).toEqual({ authorization: "", fields: [], client: "" });
+  // The caller's host (no port), for the per-client cap, alike on both.
+  expect(callContext(md, "ipv4:10.1.2.3:5555").client).toBe("10.1.2.3");
+  expect(restCallContext(new Headers(), undefined, "10.1.2.3").client).toBe("10.1.2.3");
 });

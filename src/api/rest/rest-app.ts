@@ -24,6 +24,9 @@ import { openApiDocument } from "./openapi.ts";
 import { buildRequest } from "./request.ts";
 import { deriveRoutes, FIELDS_PARAM, type Route } from "./routes.ts";
 import { logResponse } from "./log-routes.ts";
+import { LogAccess } from "../logs-rpc.ts";
+import type { Authorizer } from "../../core/auth.ts";
+import type { ClientLimiter } from "../../core/client-limit.ts";
 
 /** Longest request target (path and query) answered; longer ones get 414. Bun itself refuses headers over 16 KiB. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -35,10 +38,16 @@ export interface RestAppOptions {
   maxBodyBytes: number;
   /** Health status of a service ("" = the server), undefined when unknown. */
   health: (service: string) => Serving | undefined;
+  /** The caller's address of a request (the listener knows it, the app does not); absent: calls are not capped per client. */
+  clientOf?: (request: Request) => string;
   /** Prometheus text for GET /metrics (the watcher's counters), when there is any. */
   metrics?: () => string;
   /** GetLog over HTTP and the Dashboard route; without it neither is served. */
   logs?: LogsService;
+  /** Checks the log routes (the derived routes are checked by their handlers); absent: auth mode `none`. */
+  authz?: Authorizer;
+  /** Per-client cap on calls in flight, shared with the handlers; absent: none. */
+  limiter?: ClientLimiter;
   /** Path prefix of the Dashboard's external-logs route; "" for none. */
   dashboardLogsPrefix?: string;
   /** GET /readyz: whether the service can take writes now (database writable, schema current); absent: not served. */
@@ -73,8 +82,9 @@ function queryError(route: Route, url: string): AppError {
  * the `Authorization` header is forwarded, and the `fields` query parameter
  * becomes the partial-response mask.
  */
-export function restCallContext(headers: Headers, fields: unknown): CallContext {
+export function restCallContext(headers: Headers, fields: unknown, client = ""): CallContext {
   return {
+    client,
     authorization: headers.get("authorization") ?? "",
     fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
   };
@@ -119,7 +129,7 @@ export function buildRestApp(opts: RestAppOptions) {
     const where = `${route.verb} ${route.path.text}`;
     const handler = async ({ request, params, query }: { request: Request; params: Record<string, string>; query: Record<string, unknown> }) => {
       try {
-        const ctx = restCallContext(request.headers, query[FIELDS_PARAM]);
+        const ctx = restCallContext(request.headers, query[FIELDS_PARAM], opts.clientOf?.(request) ?? "");
         // GET and DELETE bodies are ignored (the CLI sends one with GET).
         const body = route.body !== "" ? await readJsonBody(request, opts.maxBodyBytes) : undefined;
         const req = buildRequest(route, params, query, body);
@@ -139,15 +149,17 @@ export function buildRestApp(opts: RestAppOptions) {
 
   const logs = opts.logs;
   if (logs) {
+    const access = new LogAccess(logs, opts.authz, opts.limiter);
+    const ctxOf = (request: Request) => restCallContext(request.headers, undefined, opts.clientOf?.(request) ?? "");
     // GetLog is server-streaming, so not among the derived routes: it shares DeleteLog's path template.
     const del = API_ROUTES.find((r) => r.method.localName === "deleteLog")!;
     const where = `GET ${del.path.text}`;
     app.get(
       del.path.routerPath,
-      async ({ params }: { params: Record<string, string> }) => {
+      async ({ params, request }: { params: Record<string, string>; request: Request }) => {
         try {
           const req = buildRequest(del, params, {}, undefined) as DeleteLogRequest;
-          return await logResponse(await logs.openLog(req.name), where);
+          return await access.getLog(req.name, ctxOf(request), {}, (log) => logResponse(log, where));
         } catch (e) {
           return errorResponse(e, where);
         }
@@ -158,11 +170,11 @@ export function buildRestApp(opts: RestAppOptions) {
     const v3 = "/apis/results.tekton.dev/v1alpha3/parents/:parent/results/:result/logs/:record";
     app.get(
       v3,
-      async ({ params }: { params: Record<string, string | null> }) => {
+      async ({ params, request }: { params: Record<string, string | null>; request: Request }) => {
         try {
           const { parent, result, record } = params;
           if (typeof parent !== "string" || typeof result !== "string" || typeof record !== "string") throw invalidArgument("the path is not valid percent-encoding");
-          return await logResponse(await logs.openLog(`${parent}/results/${result}/logs/${record}`), `GET ${v3}`);
+          return await access.getLog(`${parent}/results/${result}/logs/${record}`, ctxOf(request), {}, (log) => logResponse(log, `GET ${v3}`));
         } catch (e) {
           return errorResponse(e, `GET ${v3}`);
         }
@@ -175,14 +187,14 @@ export function buildRestApp(opts: RestAppOptions) {
       const dash = `${prefix}/:namespace/:pod/:container`;
       app.get(
         dash,
-        async ({ params }: { params: Record<string, string | null> }) => {
+        async ({ params, request }: { params: Record<string, string | null>; request: Request }) => {
           try {
             // Elysia has decoded the segments; one that is not valid percent-encoding comes as null.
             const { namespace, pod, container } = params;
             if (typeof namespace !== "string" || typeof pod !== "string" || typeof container !== "string") {
               throw invalidArgument("the path is not valid percent-encoding");
             }
-            return await logResponse(await logs.openContainerLog(namespace, pod, container), `GET ${dash}`);
+            return await access.containerLog(namespace, pod, container, ctxOf(request), (log) => logResponse(log, `GET ${dash}`));
           } catch (e) {
             return errorResponse(e, `GET ${dash}`);
           }

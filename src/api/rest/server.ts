@@ -7,10 +7,20 @@
  */
 import type { Server } from "bun";
 import { buildRestApp, type RestAppOptions } from "./rest-app.ts";
+import type { TlsReloader } from "../../tls/reloader.ts";
+import { clientHost } from "../../core/client-limit.ts";
+import type { TlsMaterial } from "../../tls/files.ts";
 
 export interface RestServerOptions extends RestAppOptions {
   /** "HOST:PORT"; port 0 picks a free port. */
   listen: string;
+  /** Serve HTTPS from these; absent: plain HTTP. */
+  tls?: TlsReloader;
+}
+
+/** Bun's TLS options for the current material (Bun's minimum is TLS 1.2). */
+function bunTls(m: TlsMaterial) {
+  return m.clientCa === null ? { cert: m.cert, key: m.key } : { cert: m.cert, key: m.key, ca: m.clientCa, requestCert: true, rejectUnauthorized: true };
 }
 
 export interface RunningRestServer {
@@ -27,24 +37,53 @@ export function splitListen(listen: string): { hostname: string; port: number } 
 }
 
 export async function startRestServer(opts: RestServerOptions): Promise<RunningRestServer> {
-  const app = buildRestApp(opts);
+  // Elysia's fetch does not get the server, so the caller's address is noted here for the app.
+  const clients = new WeakMap<Request, string>();
+  const app = buildRestApp({ ...opts, clientOf: (r) => clients.get(r) ?? "" });
+  const fetch = (req: Request, srv: Server<undefined>) => {
+    clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
+    return app.fetch(req);
+  };
   const { hostname, port } = splitListen(opts.listen);
-  const server: Server<undefined> = Bun.serve({
-    hostname,
-    port,
-    fetch: app.fetch,
-    // Over the configured limit by a margin: the app answers those itself.
-    maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
-    development: false,
+  const tls = opts.tls;
+  const serve = (p: number): Server<undefined> =>
+    Bun.serve({
+      hostname,
+      port: p,
+      fetch,
+      // Over the configured limit by a margin: the app answers those itself.
+      maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
+      development: false,
+      // Bun cannot change a running server's certificate: a new server takes
+      // the same port beside the old one (SO_REUSEPORT, same user only), and
+      // the old one stops accepting and finishes its requests.
+      ...(tls ? { tls: bunTls(tls.current), reusePort: true } : {}),
+    });
+  let server = serve(port);
+  const bound = server.port ?? port;
+  const draining = new Set<Promise<void>>();
+  const olds = new Set<Server<undefined>>();
+  let stopped = false;
+  tls?.onChange(() => {
+    if (stopped) return;
+    const old = server;
+    server = serve(bound);
+    olds.add(old);
+    const d = old.stop(false).then(() => {
+      draining.delete(d);
+      olds.delete(old);
+    });
+    draining.add(d);
   });
   return {
-    port: server.port ?? port,
+    port: bound,
     async shutdown(graceMs = 10_000) {
+      stopped = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const forced = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([server.stop(false), forced]);
+      await Promise.race([Promise.all([server.stop(false), ...draining]), forced]);
       clearTimeout(timer);
-      await server.stop(true);
+      await Promise.all([server, ...olds].map((s) => s.stop(true)));
     },
   };
 }
