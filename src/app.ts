@@ -22,6 +22,7 @@ import { TokenStore } from "./store/tokens.ts";
 import { TlsFileError } from "./tls/files.ts";
 import { TlsReloader } from "./tls/reloader.ts";
 import { Registry } from "./metrics/registry.ts";
+import { RequestMetrics } from "./metrics/requests.ts";
 import { Checkpointer } from "./store/checkpointer.ts";
 import { closeDatabase, openDatabase } from "./store/db.ts";
 import { ReaderPool } from "./store/readers.ts";
@@ -98,20 +99,19 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   // Checkpoints run on their own thread; the writer never checkpoints inline.
   // Lists and summaries run on reader threads, so a long scan never stalls
   // the main thread (an in-memory database cannot be shared: it reads inline).
-  // Both threads start at once: each is a JavaScript engine of its own, and
-  // starting them one after the other added their start-up times.
+  // The checkpointer thread starts once the WAL grows (see checkpointer.ts):
+  // a server that only reads never pays for a second engine.
   let checkpointer: Checkpointer | null = null;
   let readers: ReaderPool | null = null;
   if (cfg.db !== ":memory:") {
-    checkpointer = new Checkpointer(cfg.db);
-    const [started, pool] = await Promise.allSettled([checkpointer.started(), ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs })]);
-    if (started.status === "rejected" || pool.status === "rejected") {
-      if (pool.status === "fulfilled") await pool.value.close();
-      await checkpointer.stop();
+    try {
+      readers = await ReaderPool.start(cfg.db, { size: cfg.readers, timeoutMs: cfg.queryTimeoutMs });
+    } catch (e) {
       closeDatabase(db);
-      throw started.status === "rejected" ? started.reason : (pool as PromiseRejectedResult).reason;
+      throw e;
     }
-    readers = pool.value;
+    checkpointer = new Checkpointer(cfg.db);
+    checkpointer.startWhenWalExceeds();
     db.run("PRAGMA wal_autocheckpoint = 0");
   }
   const store = new SqliteStore(db, readers ?? undefined);
@@ -126,18 +126,27 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   // Encoded records both transports list from (each in its own encoding).
   const cache = new EncodedRecordCache(cfg.recordCacheBytes);
   const metrics = new Registry();
+  const requestMetrics = new RequestMetrics(metrics);
   const retention = new RetentionJob(db, cfg, (name) => results.deleteResult(name).then(() => true));
   databaseGauges(metrics, cfg.db, retention);
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;
   try {
-    grpc = await startGrpcServer({ listen: cfg.grpcListen, maxReceiveBytes: cfg.grpcMaxReceiveBytes, results, logs, cache, authz, limiter, tls: tls ?? undefined });
+    grpc = await startGrpcServer({
+      listen: cfg.grpcListen,
+      maxReceiveBytes: cfg.grpcMaxReceiveBytes,
+      idleTimeoutMs: cfg.grpcIdleTimeoutMs,
+      readTimeoutMs: cfg.grpcReadTimeoutMs,
+      requestMetrics,
+      results, logs, cache, authz, limiter, tls: tls ?? undefined });
     const health = grpc.health;
     // REST calls the same handlers as gRPC (one code path, two transports).
     rest = await startRestServer({
       listen: cfg.httpListen,
       maxBodyBytes: cfg.httpMaxBodyBytes,
+      idleTimeoutMs: cfg.httpIdleTimeoutMs,
+      requestMetrics,
       rpc: new Map([...resultsRpc(results, cache, authz, limiter), ...logsRpc(logs, authz, limiter)]),
       logs,
       authz,

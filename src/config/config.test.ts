@@ -65,7 +65,7 @@ test("clusters to watch: --kubeconfig, repeatable --context (comma-separated in 
 });
 
 test("the record cache size: a size, or 0 for none", () => {
-  expect(defaultConfig.recordCacheBytes).toBe(16 * 1024 * 1024);
+  expect(defaultConfig.recordCacheBytes).toBe(8 * 1024 * 1024);
   expect(loadConfig({ "record-cache-size": "64MiB" }, {}).recordCacheBytes).toBe(64 * 1024 * 1024);
   expect(loadConfig({}, { HINDSIGHT_RECORD_CACHE_SIZE: "0" }).recordCacheBytes).toBe(0);
   expect(loadConfig({ "record-cache-size": "0MiB" }, {}).recordCacheBytes).toBe(0);
@@ -143,7 +143,7 @@ backup: { dir: /srv/backups, beforeMigration: false }
   test("a bad file names the key, the value and what is allowed", () => {
     const bad = (text: string) => () => loadConfig({ config: file("bad.yaml", text) }, {});
     expect(bad("grpc:\n  listen: nonsense\n")).toThrow(/bad.yaml: grpc.listen: "nonsense" is not HOST:PORT \(examples/);
-    expect(bad("grpc:\n  lisen: 1.2.3.4:5\n")).toThrow(/grpc.lisen: unknown key \(known keys here: listen, maxReceiveSize\)/);
+    expect(bad("grpc:\n  lisen: 1.2.3.4:5\n")).toThrow(/grpc.lisen: unknown key \(known keys here: listen, maxReceiveSize, idleTimeout, readTimeout\)/);
     expect(bad("dbb: x\n")).toThrow(/dbb: unknown key \(known keys here: db, readers/);
     expect(bad("readers: 0\n")).toThrow(/readers: 0 is not allowed: expected a whole number from 1 to 64/);
     expect(bad("log: { format: xml }\n")).toThrow(/log.format: "xml" is not allowed: expected json or logfmt/);

@@ -46,6 +46,10 @@ export interface Config {
   grpcListen: string;
   /** Largest gRPC message accepted; bigger ones get RESOURCE_EXHAUSTED. */
   grpcMaxReceiveBytes: number;
+  /** A gRPC connection with no call in flight for this long is closed (clients reconnect on their own). */
+  grpcIdleTimeoutMs: number;
+  /** A unary gRPC request must arrive whole within this (a stream left half-sent is reset). */
+  grpcReadTimeoutMs: number;
   /** Reader threads for lists and summaries (each has its own connection). */
   readers: number;
   /** Lists and summaries running longer are stopped with DEADLINE_EXCEEDED. */
@@ -54,7 +58,13 @@ export interface Config {
   httpListen: string;
   /** Largest REST request body accepted; bigger ones get 413 with code 8. */
   httpMaxBodyBytes: number;
-  /** Bytes of encoded records kept for lists (REST JSON and protobuf); 0 = none. */
+  /** A REST request body must arrive whole within this, and an idle keep-alive connection closes after it (Bun's idleTimeout: whole seconds, 1-255). */
+  httpIdleTimeoutMs: number;
+  /**
+   * Bytes of encoded records kept for lists (REST JSON and protobuf); 0 = none.
+   * The process pays about 2.5x this in RSS (allocator and collector slack on
+   * ~12 KB buffers, measured: +40 MB at 16 MiB, +18 MB at 8 MiB), hence 8 MiB.
+   */
   recordCacheBytes: number;
   logLevel: LogLevel;
   /** journald keeps either; logfmt reads better in `journalctl`, JSON parses better. */
@@ -96,11 +106,14 @@ export const defaultConfig: Config = {
   db: "./data/hindsight.db",
   grpcListen: "127.0.0.1:50051",
   grpcMaxReceiveBytes: 32 * 1024 * 1024,
+  grpcIdleTimeoutMs: 120_000,
+  grpcReadTimeoutMs: 30_000,
   readers: 3,
   queryTimeoutMs: 60_000,
   httpListen: "127.0.0.1:8080",
   httpMaxBodyBytes: 32 * 1024 * 1024,
-  recordCacheBytes: 16 * 1024 * 1024,
+  httpIdleTimeoutMs: 10_000,
+  recordCacheBytes: 8 * 1024 * 1024,
   dashboardLogsPrefix: "/logs",
   logLevel: "info",
   logFormat: "json",
@@ -184,6 +197,17 @@ export function parseDuration(raw: string, source: string): number {
   return Math.round(ms);
 }
 
+/** A duration in whole seconds from `min` to `max` (Bun's idleTimeout); returns milliseconds. */
+function parseWholeSeconds(min: number, max: number) {
+  return (raw: string, source: string): number => {
+    const ms = parseDuration(raw, source);
+    if (ms % 1000 !== 0 || ms < min * 1000 || ms > max * 1000) {
+      throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not a whole number of seconds from ${min}s to ${max}s`);
+    }
+    return ms;
+  };
+}
+
 function parsePath(raw: string, source: string): string {
   if (raw.trim() === "") throw new ConfigError(`${source}: must not be empty`);
   return raw;
@@ -261,6 +285,30 @@ export const settings: Setting[] = [
     file: "http.maxBodySize",
     help: "largest REST request body accepted, e.g. 32MiB",
     parse: parseSize,
+  },
+  {
+    key: "httpIdleTimeoutMs",
+    flag: "http-idle-timeout",
+    env: "HINDSIGHT_HTTP_IDLE_TIMEOUT",
+    file: "http.idleTimeout",
+    help: "a REST request body must arrive whole within this; idle keep-alive connections close after it (1s-255s)",
+    parse: parseWholeSeconds(1, 255),
+  },
+  {
+    key: "grpcIdleTimeoutMs",
+    flag: "grpc-idle-timeout",
+    env: "HINDSIGHT_GRPC_IDLE_TIMEOUT",
+    file: "grpc.idleTimeout",
+    help: "close a gRPC connection with no call in flight this long, e.g. 2m",
+    parse: parseDuration,
+  },
+  {
+    key: "grpcReadTimeoutMs",
+    flag: "grpc-read-timeout",
+    env: "HINDSIGHT_GRPC_READ_TIMEOUT",
+    file: "grpc.readTimeout",
+    help: "a unary gRPC request must arrive whole within this, e.g. 30s",
+    parse: parseDuration,
   },
   { key: "logLevel", flag: "log-level", env: "HINDSIGHT_LOG_LEVEL", file: "log.level", help: "debug, info, warn or error", parse: parseEnum(["debug", "info", "warn", "error"] as const) },
   { key: "logFormat", flag: "log-format", env: "HINDSIGHT_LOG_FORMAT", file: "log.format", help: "log lines on stderr as json or logfmt", parse: parseEnum(["json", "logfmt"] as const) },
@@ -356,7 +404,8 @@ const SIZE_KEYS: ReadonlySet<keyof Config> = new Set(["grpcMaxReceiveBytes", "ht
 /** A default as the operator would write it (32MiB, 60s, forever). */
 export function defaultText(k: ScalarKey): string {
   if (SIZE_KEYS.has(k)) return `${Number(defaultConfig[k]) / 1024 / 1024}MiB`;
-  if (k === "queryTimeoutMs") return `${defaultConfig.queryTimeoutMs / 1000}s`;
+  if (k === "queryTimeoutMs" || k === "httpIdleTimeoutMs" || k === "grpcReadTimeoutMs") return `${defaultConfig[k] / 1000}s`;
+  if (k === "grpcIdleTimeoutMs") return `${defaultConfig[k] / 60_000}m`;
   if (k === "retentionMaxAgeMs" || k === "retentionIntervalMs") return formatAge(defaultConfig[k]);
   if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
   if (k === "backupDir") return "backups/ beside the database";

@@ -23,12 +23,19 @@ grpc:
   listen: 127.0.0.1:50051
   # Largest request accepted; larger ones get RESOURCE_EXHAUSTED. (--grpc-max-receive-size)
   maxReceiveSize: 32MiB
+  # A connection with no call in flight this long is closed; clients reconnect on their own. (--grpc-idle-timeout)
+  idleTimeout: 2m
+  # A unary request must arrive whole within this; a stream left half-sent is reset. (--grpc-read-timeout)
+  readTimeout: 30s
 
 http:
   # REST (JSON over HTTP/1.1) listener, also /healthz, /readyz, /metrics. (--http-listen)
   listen: 127.0.0.1:8080
   # Largest REST request body; larger ones get HTTP 413. (--http-max-body-size)
   maxBodySize: 32MiB
+  # A request body must arrive whole within this; an idle keep-alive
+  # connection is closed after it. Whole seconds, 1s-255s. (--http-idle-timeout)
+  idleTimeout: 10s
 
 log:
   # debug, info, warn or error. (--log-level, HINDSIGHT_LOG_LEVEL)
@@ -52,7 +59,7 @@ clusterDefaults: {}
 #  parent: "{cluster}-{namespace}"
 
 # Memory for records already encoded, which ListRecords answers from; 0 turns it off. (--record-cache-size)
-recordCacheSize: 16MiB
+recordCacheSize: 8MiB
 # Where the Tekton Dashboard's external-logs route is served on the REST port;
 # empty turns it off. (--dashboard-logs-prefix)
 dashboardLogsPrefix: /logs

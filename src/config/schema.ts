@@ -39,8 +39,13 @@ export const ConfigFileSchema = section(
     db: text("a file path"),
     readers: Type.Integer({ minimum: 1, maximum: 64, allowed: "a whole number from 1 to 64" }),
     queryTimeout: sizeOrText("a duration from 100ms to 24h, such as 60s"),
-    grpc: section({ listen: text("HOST:PORT"), maxReceiveSize: sizeOrText("a size such as 32MiB") }),
-    http: section({ listen: text("HOST:PORT"), maxBodySize: sizeOrText("a size such as 32MiB") }),
+    grpc: section({
+      listen: text("HOST:PORT"),
+      maxReceiveSize: sizeOrText("a size such as 32MiB"),
+      idleTimeout: sizeOrText("a duration such as 2m"),
+      readTimeout: sizeOrText("a duration such as 30s"),
+    }),
+    http: section({ listen: text("HOST:PORT"), maxBodySize: sizeOrText("a size such as 32MiB"), idleTimeout: sizeOrText("whole seconds from 1s to 255s, such as 10s") }),
     log: section(
       {
         level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")], { allowed: "debug, info, warn or error" }),

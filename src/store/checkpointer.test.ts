@@ -14,7 +14,7 @@ test("the WAL is checkpointed and truncated beside a busy writer", async () => {
     const path = join(dir, "h.db");
     const db = openDatabase(path);
     const ck = new Checkpointer(path, 10, 64);
-    await ck.started();
+    await ck.start();
     db.run("PRAGMA wal_autocheckpoint = 0");
     db.run("CREATE TABLE blob (id INTEGER PRIMARY KEY, b BLOB)");
     const ins = db.prepare("INSERT INTO blob (b) VALUES (randomblob(4000))");
@@ -35,6 +35,43 @@ test("the WAL is checkpointed and truncated beside a busy writer", async () => {
     expect(check.query("SELECT count(*) AS n FROM blob").get()).toEqual({ n: 2000 });
     expect(check.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
     check.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("started lazily: not while the WAL is small, at once when it passes the threshold; a stop before the start is clean", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hs-ckpt-"));
+  try {
+    const path = join(dir, "h.db");
+    const db = openDatabase(path);
+    db.run("PRAGMA wal_autocheckpoint = 0");
+    // The migrations' writes: out of the WAL, so it starts empty.
+    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    const ck = new Checkpointer(path, 10, 64);
+    ck.startWhenWalExceeds(256 * 1024, 20);
+    db.run("CREATE TABLE blob (id INTEGER PRIMARY KEY, b BLOB)");
+    db.run("INSERT INTO blob (b) VALUES (randomblob(1000))");
+    await Bun.sleep(100);
+    expect(ck.running).toBe(false);
+    const ins = db.prepare("INSERT INTO blob (b) VALUES (randomblob(4000))");
+    db.transaction(() => {
+      for (let i = 0; i < 200; i++) ins.run();
+    })();
+    for (let i = 0; i < 100 && !ck.running; i++) await Bun.sleep(20);
+    expect(ck.running).toBe(true);
+    await ck.stop();
+    closeDatabase(db);
+
+    // Never started: stop is immediate, and closing the last connection still empties the WAL.
+    const db2 = openDatabase(path);
+    const idle = new Checkpointer(path);
+    idle.startWhenWalExceeds();
+    db2.run("INSERT INTO blob (b) VALUES (x'00')");
+    await idle.stop();
+    expect(idle.running).toBe(false);
+    closeDatabase(db2);
+    expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

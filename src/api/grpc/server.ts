@@ -17,6 +17,9 @@ import { Reflection } from "./reflection.ts";
 import { logsService, logsV1alpha3Service } from "./logs.ts";
 import { resultsService } from "./results.ts";
 import { largeAnswerTurns } from "./send-gate.ts";
+import { attachReadDeadline } from "./read-deadline.ts";
+import { requestMetricsInterceptor } from "./metrics-interceptor.ts";
+import type { RequestMetrics } from "../../metrics/requests.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { log } from "../../log.ts";
 import type { Authorizer } from "../../core/auth.ts";
@@ -40,6 +43,12 @@ export interface GrpcServerOptions {
   /** "HOST:PORT"; port 0 picks a free port. */
   listen: string;
   maxReceiveBytes: number;
+  /** Close connections with no call in flight this long (ms); absent: never. */
+  idleTimeoutMs?: number;
+  /** Reset a unary request's stream not received whole within this (ms); absent: no deadline. */
+  readTimeoutMs?: number;
+  /** Counts and times every call; absent: not measured. */
+  requestMetrics?: RequestMetrics;
   results: ResultsService;
   logs: LogsService;
   /** Encoded records ListRecords answers from (shared with REST); none by default. */
@@ -77,18 +86,22 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const served = new Set<string>();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": opts.maxReceiveBytes,
     "grpc.max_send_message_length": -1,
+    // Also closes connections that never open a call (a client that connects and sends nothing).
+    ...(opts.idleTimeoutMs ? { "grpc.max_connection_idle_ms": opts.idleTimeoutMs } : {}),
     // Channelz bookkeeping costs per call and Hindsight has its own metrics.
     "grpc.enable_channelz": 0,
     // Large answers (ListRecords pages) take turns per connection: see send-gate.ts.
-    interceptors: [largeAnswerTurns()],
+    interceptors: [...(opts.requestMetrics ? [requestMetricsInterceptor(opts.requestMetrics, served)] : []), largeAnswerTurns()],
   });
   const services: string[] = [];
   const add = (name: string, s: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }) => {
     server.addService(s.definition, s.implementation);
     services.push(name);
+    for (const m of Object.values(s.definition)) served.add(m.path);
   };
 
   add(RESULTS_SERVICE, resultsService(opts.results, opts.cache, opts.authz, opts.limiter));
@@ -109,6 +122,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, credentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  // Uploads (client-streaming UpdateLog) arrive over time by design.
+  if (opts.readTimeoutMs) attachReadDeadline(server, opts.readTimeoutMs, (path) => path.endsWith("/UpdateLog"));
   health.set("", HealthStatus.SERVING);
   health.set(RESULTS_SERVICE, HealthStatus.SERVING);
   health.set(LOGS_SERVICE, HealthStatus.SERVING);

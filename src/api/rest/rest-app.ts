@@ -50,6 +50,8 @@ export interface RestAppOptions {
   limiter?: ClientLimiter;
   /** Path prefix of the Dashboard's external-logs route; "" for none. */
   dashboardLogsPrefix?: string;
+  /** Told the matched route template of each request (for request metrics); absent: not told. */
+  onRoute?: (request: Request, route: string) => void;
   /** GET /readyz: whether the service can take writes now (database writable, schema current); absent: not served. */
   ready?: () => { ready: boolean; checks: Record<string, string> };
 }
@@ -104,12 +106,15 @@ export function buildRestApp(opts: RestAppOptions) {
   // (also %2E%2E) before the app sees the URL, so ".../records/.." arrives as
   // ".../results/r/"; matching it to ".../results/r" would let a record name
   // of ".." reach its Result. grpc-gateway does not match it either (404).
+  const onRoute = opts.onRoute;
   const app = new Elysia({ normalize: false, strictPath: true })
     .onRequest(({ request }) => {
       if (request.url.length - request.url.indexOf("/", 8) > MAX_URL_BYTES) {
         return errorResponse(new AppError("invalid_argument", `request target is longer than ${MAX_URL_BYTES} bytes`, 414), "request");
       }
     })
+    // Before validation, so a request refused for its query still counts under its route.
+    .onTransform(({ request, route }) => onRoute?.(request, route))
     .onError(({ code, error, request, route }) => {
       if (code === "NOT_FOUND") return json(404, NOT_FOUND_BODY);
       if (code === "VALIDATION") {

@@ -8,6 +8,7 @@
 import type { Server } from "bun";
 import { buildRestApp, type RestAppOptions } from "./rest-app.ts";
 import type { TlsReloader } from "../../tls/reloader.ts";
+import type { RequestMetrics } from "../../metrics/requests.ts";
 import { clientHost } from "../../core/client-limit.ts";
 import type { TlsMaterial } from "../../tls/files.ts";
 
@@ -16,6 +17,10 @@ export interface RestServerOptions extends RestAppOptions {
   listen: string;
   /** Serve HTTPS from these; absent: plain HTTP. */
   tls?: TlsReloader;
+  /** Bun's idleTimeout, in ms (rounded to whole seconds, 1-255); default 10 s. */
+  idleTimeoutMs?: number;
+  /** Counts and times every request; absent: not measured. */
+  requestMetrics?: RequestMetrics;
 }
 
 /** Bun's TLS options for the current material (Bun's minimum is TLS 1.2). */
@@ -39,11 +44,23 @@ export function splitListen(listen: string): { hostname: string; port: number } 
 export async function startRestServer(opts: RestServerOptions): Promise<RunningRestServer> {
   // Elysia's fetch does not get the server, so the caller's address is noted here for the app.
   const clients = new WeakMap<Request, string>();
-  const app = buildRestApp({ ...opts, clientOf: (r) => clients.get(r) ?? "" });
-  const fetch = (req: Request, srv: Server<undefined>) => {
-    clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
-    return app.fetch(req);
-  };
+  // The matched route template of each request, for the metrics' method label.
+  const routes = new WeakMap<Request, string>();
+  const metrics = opts.requestMetrics;
+  const app = buildRestApp({ ...opts, clientOf: (r) => clients.get(r) ?? "", ...(metrics ? { onRoute: (r: Request, route: string) => routes.set(r, route) } : {}) });
+  const fetch = metrics
+    ? async (req: Request, srv: Server<undefined>) => {
+        const t0 = performance.now();
+        clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
+        const res = await app.fetch(req);
+        const route = routes.get(req);
+        metrics.observe("rest", route ? `${req.method} ${route}` : "other", String(res.status), (performance.now() - t0) / 1000);
+        return res;
+      }
+    : (req: Request, srv: Server<undefined>) => {
+        clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
+        return app.fetch(req);
+      };
   const { hostname, port } = splitListen(opts.listen);
   const tls = opts.tls;
   const serve = (p: number): Server<undefined> =>
@@ -54,6 +71,12 @@ export async function startRestServer(opts: RestServerOptions): Promise<RunningR
       // Over the configured limit by a margin: the app answers those itself.
       maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
       development: false,
+      // Measured on Bun 1.4: a request body must arrive whole within this
+      // (body bytes do not restart the timer), and an idle keep-alive
+      // connection is closed after it. Before its headers are complete a
+      // connection has Bun's own ~10 s timer instead, which every header byte
+      // restarts (README, "Limits"; test/slow-clients.test.ts).
+      idleTimeout: Math.max(1, Math.round((opts.idleTimeoutMs ?? 10_000) / 1000)),
       // Bun cannot change a running server's certificate: a new server takes
       // the same port beside the old one (SO_REUSEPORT, same user only), and
       // the old one stops accepting and finishes its requests.
