@@ -14,7 +14,7 @@
  *
  * Goals (issue 7): start-up ≤ 300 ms, idle RSS ≤ 80 MB, backup ≥ 200 MB/s.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { build, isFresh, OUTFILE } from "../build.ts";
 import { openDatabase, closeDatabase } from "../../src/store/db.ts";
@@ -32,10 +32,30 @@ interface Started {
   ms: number;
 }
 
-async function start(binary: string, db: string, cwd: string): Promise<Started> {
+/**
+ * The environment systemd/hindsight.service gives the service (read from the
+ * unit, so the two cannot drift): with it, `serve` skips its heap-bounding
+ * re-exec (src/heap.ts), as it does when installed.
+ */
+function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(ROOT, "systemd", "hindsight.service"), "utf8");
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*$/gm)) env[m[1]!] = m[2]!;
+  return env;
+}
+
+/** `env`: added to this process's environment; null: a bare shell's (without the unit's variables). */
+async function start(binary: string, db: string, cwd: string, env: Record<string, string> | null = unitEnvironment()): Promise<Started> {
+  const spawnEnv: Record<string, string | undefined> = { ...process.env, ...(env ?? {}) };
+  if (env === null) for (const k of Object.keys(unitEnvironment())) delete spawnEnv[k];
   const port = await freePort();
   const t0 = performance.now();
-  const proc = Bun.spawn([binary, "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", `127.0.0.1:${port}`], { cwd, stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn([binary, "serve", "--db", db, "--grpc-listen", "127.0.0.1:0", "--http-listen", `127.0.0.1:${port}`], {
+    cwd,
+    stdout: "ignore",
+    stderr: "ignore",
+    env: spawnEnv,
+  });
   const url = `http://127.0.0.1:${port}/readyz`;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`serve exited with ${proc.exitCode}`);
@@ -105,15 +125,22 @@ export async function run(): Promise<BenchReport> {
     // Start-up: the first start creates the database; the timed ones open it, as a restart does.
     const db = join(dir, "start.db");
     await stop(await start(binary, db, dir));
+    // As installed (the unit's environment) and from a bare shell, alternating.
     const times: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < STARTS; i++) {
       const s = await start(binary, db, dir);
       times.push(s.ms);
       await stop(s);
+      const b = await start(binary, db, dir, null);
+      bare.push(b.ms);
+      await stop(b);
     }
     times.sort((a, b) => a - b);
+    bare.sort((a, b) => a - b);
     const startP50 = percentile(times, 0.5);
-    progress(`start-up to /readyz 200: median ${startP50.toFixed(0)} ms of ${STARTS}`);
+    const bareP50 = percentile(bare, 0.5);
+    progress(`start-up to /readyz 200: median ${startP50.toFixed(0)} ms of ${STARTS} as installed, ${bareP50.toFixed(0)} ms from a bare shell`);
 
     // Idle RSS: 5 s after start, nothing asked of it.
     const idle = await start(binary, db, dir);
@@ -160,19 +187,20 @@ export async function run(): Promise<BenchReport> {
         headers: ["measure", "value"],
         rows: [
           ["binary size", `${(size / 1048576).toFixed(1)} MiB (${fmtInt(size)} bytes)`],
-          [`start-up to first /readyz 200, median of ${STARTS}`, `${startP50.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times[times.length - 1]!.toFixed(0)})`],
+          [`start-up to first /readyz 200, median of ${STARTS}, as installed (the unit's environment)`, `${startP50.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times[times.length - 1]!.toFixed(0)})`],
+          [`start-up from a bare shell (re-executes once to bound its heap), median of ${STARTS}`, `${bareP50.toFixed(0)} ms (min ${bare[0]!.toFixed(0)}, max ${bare[bare.length - 1]!.toFixed(0)})`],
           ["idle RSS, 5 s after start", `${(rssKiB / 1024).toFixed(1)} MiB`],
           [`backup while serving and writing, best of ${BACKUPS}`, `${best.toFixed(0)} MB/s (${(dbSize / 1e6).toFixed(0)} MB database, ${process.env.BENCH_APPLIANCE_DB ? "given" : `${fmtInt(RECORDS)} records`}; ${fmtInt(writes)} writes during the backups)`],
         ],
-        note: "Start-up is process spawn to the first 200 from GET /readyz (database open, schema checked, both listeners up) on an existing database. Backup rate is the database file's bytes over the wall time of `hindsight backup` (VACUUM INTO), process start included.",
+        note: "Start-up is process spawn to the first 200 from GET /readyz (database open, schema checked, both listeners up) on an existing database; as installed means with the environment of systemd/hindsight.service, which bounds the heap itself, so serve skips its re-exec (src/heap.ts). Idle RSS is as installed. Backup rate is the database file's bytes over the wall time of `hindsight backup` (VACUUM INTO), process start included.",
       },
     ];
     const goals: Goal[] = [
-      { goal: "start-up to first response ≤ 300 ms (median of 20)", measured: `${startP50.toFixed(0)} ms`, met: startP50 <= 300 },
+      { goal: "start-up to first response ≤ 300 ms (median of 20, as installed)", measured: `${startP50.toFixed(0)} ms (bare shell: ${bareP50.toFixed(0)} ms)`, met: startP50 <= 300 },
       { goal: "idle RSS ≤ 80 MB", measured: `${((rssKiB * 1024) / 1e6).toFixed(0)} MB (${(rssKiB / 1024).toFixed(1)} MiB)`, met: rssKiB * 1024 <= 80e6 },
       { goal: "backup ≥ 200 MB/s while serving", measured: `${best.toFixed(0)} MB/s of a ${(dbSize / 1e6).toFixed(0)} MB database`, met: best >= 200 },
     ];
-    return { name: "appliance", tables, goals, figures: { startP50, rssKiB, backupMBps: best, binaryBytes: size } };
+    return { name: "appliance", tables, goals, figures: { startP50, bareStartP50: bareP50, rssKiB, backupMBps: best, binaryBytes: size } };
   } finally {
     removeDir(dir);
   }

@@ -27,7 +27,7 @@ const spin = (n: number) => rows("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SEL
 test("a long query on one reader does not hold up a short one on another", async () => {
   const pool = await ReaderPool.start(join(dir, "h.db"), { size: 2, slowMs: 0 });
   try {
-    expect(pool.threads).toBe(1); // more start only when queries overlap
+    expect(pool.threads).toBe(0); // the first starts with the first query, more when queries overlap
     let longDone = false;
     const long = pool.run(spin(10_000_000)).then((r) => {
       longDone = true;
@@ -119,5 +119,27 @@ test("a long query yields the CPU: its thread runs at a lower priority and is re
     expect(await pool.run(spin(10))).toEqual([{ n: 10 }]);
   } finally {
     await pool.close();
+  }
+});
+
+test("the first thread starts with the first query; one that cannot open the database fails that query at once, not at its timeout", async () => {
+  const d = mkdtempSync(join(tmpdir(), "hs-readers-lazy-"));
+  try {
+    const path = join(d, "h.db");
+    const db = openDatabase(path);
+    closeDatabase(db);
+    const pool = await ReaderPool.start(path, { size: 2, timeoutMs: 30_000 });
+    expect(pool.threads).toBe(0);
+    // The file goes before any thread has opened it.
+    for (const s of ["", "-wal", "-shm"]) rmSync(path + s, { force: true });
+    const t0 = performance.now();
+    const e = await pool.run(rows("SELECT 1 AS x")).then(() => null, (err: AppError) => err);
+    expect(e?.code).toBe("unavailable");
+    expect(e?.message).toMatch(/a reader could not open the database/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(pool.threads).toBe(0);
+    await pool.close();
+  } finally {
+    rmSync(d, { recursive: true, force: true });
   }
 });
