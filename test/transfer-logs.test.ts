@@ -26,8 +26,10 @@ let dir = "";
 const cli = (args: string[]) => runCli(args, { timeoutMs: 120_000 });
 const PARENT = "ci";
 const RESULT = `${PARENT}/results/build-1`;
+/** The upload lives in a Result of its own (a TaskRun log beside the PipelineRun's would be part of it). */
+const UPLOAD_RESULT = `${PARENT}/results/upload-1`;
 const LOG_TYPE = "results.tekton.dev/v1alpha3.Log";
-/** Log ids (record ids) and what GetLog must answer for them. */
+/** Log names and what GetLog must answer for them. */
 const logs: Record<string, Buffer> = {};
 const BIG = 5 * 1024 * 1024;
 
@@ -45,9 +47,9 @@ function bigText(n: number): Buffer {
   return Buffer.from(parts.join("")).subarray(0, n);
 }
 
-async function logRecord(s: TestServer, id: string, resource: { kind: string; name: string; uid: string }) {
+async function logRecord(s: TestServer, id: string, resource: { kind: string; name: string; uid: string }, result = RESULT) {
   const doc = { kind: "Log", apiVersion: "results.tekton.dev/v1alpha3", metadata: { name: `${resource.name}-log`, namespace: PARENT, uid: id }, spec: { resource: { ...resource, namespace: PARENT }, type: "File" } };
-  return s.client.createRecord({ parent: RESULT, record: { name: `${RESULT}/records/${id}`, data: { type: LOG_TYPE, value: json(doc) } } });
+  return s.client.createRecord({ parent: result, record: { name: `${result}/records/${id}`, data: { type: LOG_TYPE, value: json(doc) } } });
 }
 
 beforeAll(async () => {
@@ -55,11 +57,12 @@ beforeAll(async () => {
   src = await startTestServer();
   const c = src.client;
   await c.createResult({ parent: PARENT, result: { name: RESULT } });
+  await c.createResult({ parent: PARENT, result: { name: UPLOAD_RESULT } });
   // An upload of 5 MiB in messages of 64 KiB.
-  await logRecord(src, "up", { kind: "TaskRun", name: "upload", uid: "u-up" });
+  await logRecord(src, "up", { kind: "TaskRun", name: "upload", uid: "u-up" }, UPLOAD_RESULT);
   const big = bigText(BIG);
   const msgs = [];
-  for (let o = 0; o < big.byteLength; o += 64 * 1024) msgs.push({ name: `${RESULT}/logs/up`, data: big.subarray(o, o + 64 * 1024) });
+  for (let o = 0; o < big.byteLength; o += 64 * 1024) msgs.push({ name: `${UPLOAD_RESULT}/logs/up`, data: big.subarray(o, o + 64 * 1024) });
   const lc = makeClient(Logs, src.address);
   try {
     await updateLog(lc.raw, msgs);
@@ -83,13 +86,13 @@ beforeAll(async () => {
 
   const v2 = makeClient(Logs, src.address);
   try {
-    for (const id of ["up", "cap", "prlog"]) logs[id] = (await getLog(v2.raw, `${RESULT}/logs/${id}`)).bytes;
+    for (const name of [`${UPLOAD_RESULT}/logs/up`, `${RESULT}/logs/cap`, `${RESULT}/logs/prlog`]) logs[name] = (await getLog(v2.raw, name)).bytes;
   } finally {
     v2.close();
   }
-  expect(logs.up!.equals(big)).toBe(true);
-  expect(logs.cap!.toString()).toBe("[build] compiling\n[build] ok\n[build] done\n[test] PASS 3 tests\n[test] no newline\n");
-  expect(logs.prlog!.toString()).toBe("[compile : build] compiling\n[compile : build] ok\n[compile : build] done\n[compile : test] PASS 3 tests\n[compile : test] no newline\n");
+  expect(logs[`${UPLOAD_RESULT}/logs/up`]!.equals(big)).toBe(true);
+  expect(logs[`${RESULT}/logs/cap`]!.toString()).toBe("[build] compiling\n[build] ok\n[build] done\n[test] PASS 3 tests\n[test] no newline\n");
+  expect(logs[`${RESULT}/logs/prlog`]!.toString()).toBe("[compile : build] compiling\n[compile : build] ok\n[compile : build] done\n[compile : test] PASS 3 tests\n[compile : test] no newline\n");
 }, 120_000);
 
 afterAll(async () => {
@@ -103,11 +106,11 @@ async function readAll(s: TestServer) {
   const v3 = makeClient(LogsV1alpha3, s.address);
   try {
     const out: Record<string, string> = {};
-    for (const id of Object.keys(logs)) {
-      out[`grpc v1alpha2 ${id}`] = (await getLog(v2.raw, `${RESULT}/logs/${id}`)).bytes.toString("base64");
-      out[`grpc v1alpha3 ${id}`] = (await getLog(v3.raw, `${RESULT}/logs/${id}`)).bytes.toString("base64");
-      const r = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha2/parents/${PARENT}/results/build-1/logs/${id}`);
-      out[`rest ${id}`] = `${r.status} ${Buffer.from(await r.arrayBuffer()).toString("base64")}`;
+    for (const name of Object.keys(logs)) {
+      out[`grpc v1alpha2 ${name}`] = (await getLog(v2.raw, name)).bytes.toString("base64");
+      out[`grpc v1alpha3 ${name}`] = (await getLog(v3.raw, name)).bytes.toString("base64");
+      const r = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha2/parents/${name}`);
+      out[`rest ${name}`] = `${r.status} ${Buffer.from(await r.arrayBuffer()).toString("base64")}`;
     }
     for (const c of ["step-build", "step-test"]) {
       const r = await fetch(`${s.http}/logs/${PARENT}/build-1-compile-pod/${c}`);
@@ -139,8 +142,8 @@ test("export -> import into a fresh instance: every log reads back byte for byte
   expect(logLines).toHaveLength(7);
   expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(LOG_LINE_BYTES * 1.34 + 1024);
   // Each log follows its record.
-  const upAt = lines.findIndex((l) => l.includes('"name":"ci/results/build-1/records/up"'));
-  expect(lines.slice(upAt + 1, upAt + 6).every((l) => l.startsWith('{"log":{"record":"ci/results/build-1/records/up"'))).toBe(true);
+  const upAt = lines.findIndex((l) => l.includes('"name":"ci/results/upload-1/records/up"'));
+  expect(lines.slice(upAt + 1, upAt + 6).every((l) => l.startsWith('{"log":{"record":"ci/results/upload-1/records/up"'))).toBe(true);
 
   const targetDir = tempDir("hindsight-transfer-logs-target-");
   const target = join(targetDir, "hindsight.db");
@@ -159,7 +162,7 @@ test("export -> import into a fresh instance: every log reads back byte for byte
     const got = await readAll(t);
     expect(got).toEqual(await readAll(src));
     expect(got["dashboard step-test"]).toBe("200 PASS 3 tests\nno newline");
-    expect(Buffer.from(got["grpc v1alpha2 up"]!, "base64").equals(logs.up!)).toBe(true);
+    expect(Buffer.from(got[`grpc v1alpha2 ${UPLOAD_RESULT}/logs/up`]!, "base64").equals(logs[`${UPLOAD_RESULT}/logs/up`]!)).toBe(true);
   } finally {
     await t.close();
   }
@@ -170,18 +173,18 @@ test("--no-logs leaves the logs out; such an export (the old format) still impor
   expect((await cli(["export", "--no-logs", "--output", file, "--db", src.dbPath])).code).toBe(0);
   const text = readFileSync(file, "utf8");
   expect(text).not.toContain('{"log":');
-  expect(text.trimEnd().split("\n")).toHaveLength(1 + 4);
+  expect(text.trimEnd().split("\n")).toHaveLength(2 + 4);
   const target = join(dir, "nologs.db");
   const im = await cli(["import", "--input", file, "--db", target]);
   expect({ code: im.code, stderr: im.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(im.stdout).toContain("results: 1 new, 0 updated, 0 unchanged; records: 4 new, 0 updated, 0 unchanged; 0 skipped");
+  expect(im.stdout).toContain("results: 2 new, 0 updated, 0 unchanged; records: 4 new, 0 updated, 0 unchanged; 0 skipped");
   expect(countParts(target)).toEqual({ parts: 0, chunks: 0 });
 }, 60_000);
 
 test("a log line whose record is missing, corrupt base64 and a cut-short log are reported with their line numbers", async () => {
   const lines = readFileSync(join(dir, "all.ndjson"), "utf8").trimEnd().split("\n");
   const capAt = lines.findIndex((l) => l.includes('"name":"ci/results/build-1/records/cap"'));
-  const upAt = lines.findIndex((l) => l.includes('"name":"ci/results/build-1/records/up"'));
+  const upAt = lines.findIndex((l) => l.includes('"name":"ci/results/upload-1/records/up"'));
   const o = JSON.parse(lines[capAt + 2]!) as { log: { data: string } };
   o.log.data = `${o.log.data.slice(0, 4)}!${o.log.data.slice(5)}`;
   const file = join(dir, "bad.ndjson");
@@ -189,12 +192,13 @@ test("a log line whose record is missing, corrupt base64 and a cut-short log are
     file,
     [
       lines[capAt + 1]!, // line 1: a log before its record
-      lines[0]!, // line 2: the result
+      lines.find((l) => l.includes('"name":"ci/results/build-1"'))!, // line 2: the result
       lines[capAt]!, // line 3: the cap record
       lines[capAt + 1]!, // line 4: its first container
       JSON.stringify(o), // line 5: its second container, corrupt
-      lines[upAt]!, // line 6: the upload's record
-      lines[upAt + 1]!, // line 7: the upload's first MiB, then nothing
+      lines[upAt - 1]!, // line 6: the upload's result and record
+      lines[upAt]!,
+      lines[upAt + 1]!, // line 8: the upload's first MiB, then nothing
       "",
     ].join("\n"),
   );
@@ -203,7 +207,7 @@ test("a log line whose record is missing, corrupt base64 and a cut-short log are
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("skipped line 1: its record ci/results/build-1/records/cap is not in the database");
   expect(r.stderr).toContain("skipped line 5: log.data: not valid base64");
-  expect(r.stderr).toContain("skipped line 7: log part 0 of ci/results/build-1/records/up ends at byte 1048576 of 5242880");
+  expect(r.stderr).toContain("skipped line 8: log part 0 of ci/results/upload-1/records/up ends at byte 1048576 of 5242880");
   expect(r.stdout).toContain("log parts: 1 new, 0 replaced, 0 unchanged");
   expect(countParts(target)).toEqual({ parts: 1, chunks: 1 });
 }, 60_000);

@@ -95,7 +95,10 @@ export class LogImporter {
       try {
         this.db.transaction(() => this.store(cur, l.data)).immediate();
       } catch (e) {
-        this.interrupt();
+        // The line was rolled back; the part staged so far goes too.
+        this.cur = null;
+        const staged = cur.staged;
+        if (staged !== null) this.db.transaction(() => this.sql.deleteLogPart(staged)).immediate();
         throw e;
       }
       return null;
