@@ -12,6 +12,7 @@ import { countNewlines, LogSql } from "../store/log-sql.ts";
 import { LogExporter } from "./log-export.ts";
 import { LogImporter } from "./log-import.ts";
 import { LOG_LINE_BYTES, parseLogLine } from "./log-lines.ts";
+import { importNdjson } from "./transfer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hindsight-log-transfer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,8 +67,7 @@ function importAll(db: Database, lines: string[]) {
   const problems: Array<{ where: string; message: string }> = [];
   lines.forEach((l, i) => {
     try {
-      const cut = imp.line(parseLogLine((JSON.parse(l) as { log: unknown }).log), `line ${i + 1}`);
-      if (cut) problems.push(cut);
+      imp.line(parseLogLine((JSON.parse(l) as { log: unknown }).log), `line ${i + 1}`, (cut) => problems.push(cut));
     } catch (e) {
       problems.push({ where: `line ${i + 1}`, message: (e as Error).message });
     }
@@ -188,5 +188,25 @@ test("importStream stores a streamed log as the record's one upload part, replac
   expect(got[0]!.data).toBe(Buffer.from(data).toString("latin1"));
   expect(imp.storedBytes("u1")).toBe(data.byteLength);
   expect(imp.counts.replaced).toBe(1);
+  closeDatabase(b);
+});
+
+test("through importNdjson: a corrupt line in the middle of a part is reported, the part dropped once, the logs after it imported", async () => {
+  const a = source();
+  const lines = exportAll(a);
+  const o = JSON.parse(lines[1]!) as { log: { data: string } };
+  o.log.data = `*${o.log.data.slice(1)}`;
+  const b = fresh();
+  const counts = await importNdjson(b, (async function* () {
+    yield* [lines[0]!, JSON.stringify(o), lines[2]!, lines[3]!, "", lines[4]!, lines[5]!];
+  })());
+  expect(counts.problems).toEqual([
+    { where: "line 2", message: "log.data: not valid base64" },
+    { where: "line 1", message: `log part 0 of ci/results/r/records/l1 ends at byte ${LOG_LINE_BYTES} of ${Math.floor(2.5 * LOG_LINE_BYTES)} (lines missing); the log was left as it was` },
+  ]);
+  expect(counts.logs).toMatchObject({ inserted: 3, replaced: 0, unchanged: 0 });
+  expect(parts(b, "u1").map((p) => p.idx)).toEqual([1]);
+  expect(parts(b, "u2")).toEqual(parts(a, "u2"));
+  closeDatabase(a);
   closeDatabase(b);
 });

@@ -87,9 +87,9 @@ export class LogImporter {
   /**
    * Imports one export line, in one short transaction. Throws (the line is
    * then reported) when it cannot be used; a part left incomplete by this
-   * line's arrival is returned as a problem of its own.
+   * line's arrival is a problem of its own, given to `report` first.
    */
-  line(l: LogLine, where: string): ImportProblemLike | null {
+  line(l: LogLine, where: string, report: (p: ImportProblemLike) => void): void {
     const cur = this.cur;
     if (cur && l.record === cur.record && l.offset > 0 && l.offset === cur.offset && sameMeta(l.part, cur.meta)) {
       try {
@@ -101,11 +101,13 @@ export class LogImporter {
         if (staged !== null) this.db.transaction(() => this.sql.deleteLogPart(staged)).immediate();
         throw e;
       }
-      return null;
+      return;
     }
     const cut = this.interrupt();
+    if (cut) report(cut);
     if (l.offset !== 0) {
-      if (this.refused && this.refused.record === l.record && this.refused.idx === l.part.idx) return cut;
+      if (this.refused && this.refused.record === l.record && this.refused.idx === l.part.idx) return;
+      this.refused = { record: l.record, idx: l.part.idx };
       throw new Error(`log data at byte ${l.offset} of part ${l.part.idx} of ${l.record}, whose earlier bytes are not on the lines before`);
     }
     this.refused = { record: l.record, idx: l.part.idx };
@@ -124,7 +126,19 @@ export class LogImporter {
       })
       .immediate();
     this.refused = null;
-    return cut;
+  }
+
+  /**
+   * A line that could not be read (bad JSON shape, bad base64) came: the
+   * part in progress cannot be complete, so it ends here, and its later
+   * lines are skipped without a report each.
+   */
+  abandon(report: (p: ImportProblemLike) => void): void {
+    const cur = this.cur;
+    if (!cur) return;
+    this.refused = { record: cur.record, idx: cur.meta.idx };
+    const cut = this.interrupt();
+    if (cut) report(cut);
   }
 
   /**

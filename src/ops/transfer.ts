@@ -185,11 +185,12 @@ export class Importer {
    * its batch first). A problem is reported with `where`.
    */
   logLine(log: unknown, where: string): void {
+    const report = (cut: ImportProblem) => this.problem(cut.where, new Error(cut.message));
     try {
-      const cut = this.logs.line(parseLogLine(log), where);
-      if (cut) this.problem(cut.where, new Error(cut.message));
+      this.logs.line(parseLogLine(log), where, report);
     } catch (e) {
       this.problem(where, e);
+      this.logs.abandon(report);
     }
   }
 
