@@ -12,10 +12,11 @@ Usage:
   hindsight backup PATH           a consistent copy of the database, taken while it serves
   hindsight restore PATH          replace the database with a backup (the service must be stopped)
   hindsight prune [--dry-run]     apply the retention policy now; --dry-run lists what would go
-  hindsight export [--output F]   results and records as NDJSON (stdout by default)
+  hindsight export [--output F] [--no-logs]
+                                  results, records and logs as NDJSON (stdout by default)
   hindsight import [--input F]    NDJSON from export (stdin by default); idempotent
-  hindsight import --from-results-api URL [--token T]
-                                  copy every result and record from an upstream Tekton Results REST API
+  hindsight import --from-results-api URL [--token T] [--with-logs]
+                                  copy every result and record (and log) from an upstream Tekton Results REST API
   hindsight ready [--timeout 30s] wait until GET /readyz on the configured REST address answers 200
   hindsight token create|list|revoke
                                   API tokens for --auth-mode token; 'hindsight token --help'

@@ -1,40 +1,61 @@
 /**
- * Moving results and records between instances: NDJSON, one object a line,
- * `{"result": <Result>}` or `{"record": <Record>}` in upstream's REST JSON
- * (proto field names, RFC 3339 times, `data.value` as base64), so an export
- * reads like a page of upstream's API and the importer of upstream's REST
- * API shares every conversion with the file importer. A record always
- * follows its result. uids, times and etags are carried over, so an import
- * into a fresh instance answers exactly as the source did.
+ * Moving results, records and logs between instances: NDJSON, one object a
+ * line, `{"result": <Result>}` or `{"record": <Record>}` in upstream's REST
+ * JSON (proto field names, RFC 3339 times, `data.value` as base64), so an
+ * export reads like a page of upstream's API and the importer of upstream's
+ * REST API shares every conversion with the file importer. A record always
+ * follows its result, and a Log record's stored bytes follow it as
+ * `{"log": …}` lines (log-lines.ts; left out with `logs: false`). uids,
+ * times and etags are carried over, so an import into a fresh instance
+ * answers exactly as the source did. An export without log lines (an older
+ * one) imports as before.
  *
  * Imports are idempotent: a result or record is keyed by its name; one
  * already present is updated only when the imported copy is newer
  * (update_time), so importing the same stream twice changes nothing, and
  * importing a newer export brings an instance up to date. Writes go straight
  * to the tables in short transactions (bound values only); the cascade and
- * the side-table triggers do the rest, as for any write.
+ * the side-table triggers do the rest, as for any write. Logs follow their
+ * own rule (log-import.ts): a part of the same length is kept.
  */
 import type { Database, Statement } from "bun:sqlite";
 import { fromJson, toJsonString } from "@bufbuild/protobuf";
 import { micros, recordOut, resultOut } from "../api/convert.ts";
-import { parseRecordName, parseResultName } from "../core/names.ts";
+import { isLogType } from "../core/log-record.ts";
+import { formatRecordName, parseRecordName, parseResultName } from "../core/names.ts";
 import { etagFor } from "../core/etag.ts";
 import type { RecordResource, ResultResource } from "../core/types.ts";
 import { RecordSchema, ResultSchema, type Record as RecordMsg, type Result } from "../gen/resources_pb.ts";
+import { LogExporter } from "./log-export.ts";
+import { LogImporter, type LogImportCounts } from "./log-import.ts";
+import { parseLogLine } from "./log-lines.ts";
 import { RECORD_COLUMNS, RESULT_COLUMNS, resultParams, toRecord, toResult, type RecordRow, type ResultRow } from "../store/rows.ts";
 
 const BATCH = 500;
 
-/** Every result, each followed by its records, as NDJSON lines (without newlines). Reads in bounded batches. */
-export function* exportLines(db: Database): Generator<string> {
+export interface ExportOptions {
+  /** Log lines after each Log record (default true). */
+  logs?: boolean;
+}
+
+/**
+ * Every result, each followed by its records (each Log record by its log's
+ * lines), as NDJSON lines (without newlines). Reads in bounded batches; a
+ * log is read one chunk at a time.
+ */
+export function* exportLines(db: Database, opts: ExportOptions = {}): Generator<string> {
   const results = db.prepare<ResultRow & { rid: number }, [number, number]>(`SELECT rid, ${RESULT_COLUMNS} FROM results WHERE rid > ? ORDER BY rid LIMIT ?`);
   const records = db.prepare<RecordRow, [number]>(`SELECT ${RECORD_COLUMNS} FROM records WHERE result_rid = ? ORDER BY uid`);
+  const logs = opts.logs === false ? null : new LogExporter(db);
   for (let after = 0; ; ) {
     const page = results.all(after, BATCH);
     if (page.length === 0) return;
     for (const row of page) {
       yield `{"result":${toJsonString(ResultSchema, resultOut(toResult(row)), { useProtoFieldName: true })}}`;
-      for (const rec of records.all(row.rid)) yield `{"record":${toJsonString(RecordSchema, recordOut(toRecord(rec)), { useProtoFieldName: true })}}`;
+      for (const rec of records.all(row.rid)) {
+        yield `{"record":${toJsonString(RecordSchema, recordOut(toRecord(rec)), { useProtoFieldName: true })}}`;
+        if (logs && rec.type && isLogType(rec.type)) yield* logs.lines(rec.uid, formatRecordName(rec.parent, rec.result_name, rec.name));
+      }
     }
     after = page[page.length - 1]!.rid;
   }
@@ -49,6 +70,8 @@ export interface ImportProblem {
 export interface ImportCounts {
   results: { inserted: number; updated: number; unchanged: number };
   records: { inserted: number; updated: number; unchanged: number };
+  /** Log parts (see log-import.ts); all zero for an import without logs. */
+  logs: LogImportCounts;
   problems: ImportProblem[];
 }
 
@@ -110,7 +133,7 @@ export type Item = { result: Result } | { record: RecordMsg };
 export function itemOfJson(o: unknown): Item {
   const x = o as { result?: unknown; record?: unknown };
   if (typeof o !== "object" || o === null || Array.isArray(o) || (x.result === undefined) === (x.record === undefined)) {
-    throw new Error('expected an object with either "result" or "record"');
+    throw new Error('expected an object with either "result" or "record" (or "log")');
   }
   return x.result !== undefined
     ? { result: fromJson(ResultSchema, x.result as never, { ignoreUnknownFields: true }) }
@@ -119,14 +142,18 @@ export function itemOfJson(o: unknown): Item {
 
 /** Writes results and records into `db`; one instance per import, used in batches. */
 export class Importer {
-  readonly counts: ImportCounts = {
-    results: { inserted: 0, updated: 0, unchanged: 0 },
-    records: { inserted: 0, updated: 0, unchanged: 0 },
-    problems: [],
-  };
+  readonly counts: ImportCounts;
+  readonly logs: LogImporter;
   private readonly s: Record<"findResult" | "insertResult" | "updateResult" | "findRecord" | "insertRecord" | "updateRecord", Statement>;
 
   constructor(private readonly db: Database) {
+    this.logs = new LogImporter(db);
+    this.counts = {
+      results: { inserted: 0, updated: 0, unchanged: 0 },
+      records: { inserted: 0, updated: 0, unchanged: 0 },
+      logs: this.logs.counts,
+      problems: [],
+    };
     this.s = {
       findResult: db.prepare("SELECT rid, update_time FROM results WHERE parent = ? AND name = ?"),
       insertResult: db.prepare(
@@ -148,8 +175,29 @@ export class Importer {
     };
   }
 
-  private problem(where: string, e: unknown): void {
+  problem(where: string, e: unknown): void {
     if (this.counts.problems.length < 1000) this.counts.problems.push({ where, message: (e as Error).message });
+  }
+
+  /**
+   * One `{"log": …}` line's object: imported at once in its own short
+   * transaction (its Log record is already committed: the caller flushes
+   * its batch first). A problem is reported with `where`.
+   */
+  logLine(log: unknown, where: string): void {
+    const report = (cut: ImportProblem) => this.problem(cut.where, new Error(cut.message));
+    try {
+      this.logs.line(parseLogLine(log), where, report);
+    } catch (e) {
+      this.problem(where, e);
+      this.logs.abandon(report);
+    }
+  }
+
+  /** Ends a log part left incomplete (before a result or record line, or at the end). */
+  endLog(): void {
+    const cut = this.logs.interrupt();
+    if (cut) this.problem(cut.where, new Error(cut.message));
   }
 
   /** Imports one item, inside the caller's transaction. */
@@ -211,6 +259,11 @@ export class Importer {
   }
 }
 
+/** A `{"log": …}` line (and nothing else beside it). */
+function isLogItem(o: unknown): o is { log: unknown } {
+  return typeof o === "object" && o !== null && !Array.isArray(o) && Object.keys(o).length === 1 && "log" in o;
+}
+
 /** Imports an NDJSON stream (export's format); blank lines are skipped, a bad line is reported with its number. */
 export async function importNdjson(db: Database, lines: AsyncIterable<string>): Promise<ImportCounts> {
   const imp = new Importer(db);
@@ -223,9 +276,16 @@ export async function importNdjson(db: Database, lines: AsyncIterable<string>): 
     try {
       item = JSON.parse(line);
     } catch (e) {
-      imp.counts.problems.push({ where: `line ${n}`, message: `not JSON: ${(e as Error).message}` });
+      imp.problem(`line ${n}`, new Error(`not JSON: ${(e as Error).message}`));
       continue;
     }
+    if (isLogItem(item)) {
+      if (pending.length) imp.batch(pending);
+      pending = [];
+      imp.logLine(item.log, `line ${n}`);
+      continue;
+    }
+    imp.endLog();
     pending.push({ item: () => itemOfJson(item), where: `line ${n}` });
     if (pending.length >= BATCH) {
       imp.batch(pending);
@@ -233,6 +293,7 @@ export async function importNdjson(db: Database, lines: AsyncIterable<string>): 
     }
   }
   if (pending.length) imp.batch(pending);
+  imp.endLog();
   return imp.counts;
 }
 
