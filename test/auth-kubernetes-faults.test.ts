@@ -44,6 +44,8 @@ const audits = () =>
     .split("\n")
     .filter((l) => l.includes('"msg":"audit"'))
     .map((l) => JSON.parse(l) as Record<string, string>);
+/** Whether an audit line has every field of `want`. */
+const audited = (want: Record<string, string>) => audits().some((a) => Object.entries(want).every(([k, v]) => a[k] === v));
 const getResult = (m: grpc.Metadata) => s.client.getResult({ name: `${NS_A}/results/r` }, { metadata: m });
 
 describe("the API server cannot be asked", () => {
@@ -54,7 +56,7 @@ describe("the API server cannot be asked", () => {
     const e = await grpcError(getResult(md("probe-outage-1")));
     expect(e.code).toBe(Code.UNAVAILABLE);
     expect(e.details).not.toContain(tokenOf("probe-outage-1"));
-    expect(audits()).toContainEqual(expect.objectContaining({ identity: "-", method: "GetResult", outcome: "denied", code: "unavailable" }));
+    expect(audited({ identity: "-", method: "GetResult", outcome: "denied", code: "unavailable" })).toBe(true);
     // Nothing of the failure was kept: the same token works at once.
     await getResult(md("probe-outage-1"));
 
@@ -71,7 +73,7 @@ describe("the API server cannot be asked", () => {
     lines = [];
     cluster.kube.failNext(1, 502, /subjectaccessreviews/);
     expect((await grpcError(getResult(md("probe-outage-3")))).code).toBe(Code.UNAVAILABLE);
-    expect(audits()).toContainEqual(expect.objectContaining({ identity: "probe-outage-3", outcome: "denied", code: "unavailable" }));
+    expect(audited({ identity: "probe-outage-3", outcome: "denied", code: "unavailable" })).toBe(true);
     await getResult(md("probe-outage-3"));
   });
 
@@ -118,7 +120,7 @@ describe("impersonation", () => {
     // The reader may not delete, whoever impersonates it.
     const e = await grpcError(s.client.deleteResult({ name: `${NS_A}/results/r` }, { metadata: md("boss", [["impersonate-user", "reader"]]) }));
     expect(e.code).toBe(Code.PERMISSION_DENIED);
-    expect(audits()).toContainEqual(expect.objectContaining({ identity: "boss as reader", method: "DeleteResult", code: "permission_denied" }));
+    expect(audited({ identity: "boss as reader", method: "DeleteResult", code: "permission_denied" })).toBe(true);
   });
 
   test("refused: impersonating someone the user may not is PERMISSION_DENIED, and no resource is reviewed", async () => {

@@ -144,8 +144,8 @@ describe("'-' lists", () => {
     const seen: string[] = [];
     let pageToken = "";
     do {
-      const page = await s.client.listResults({ parent: "-", pageSize: 4, pageToken }, { metadata: md("reader") });
-      if (page.nextPageToken) expect(page.results.length).toBe(4);
+      const page = await s.client.listResults({ parent: "-", pageSize: 5, pageToken }, { metadata: md("reader") });
+      if (page.nextPageToken) expect(page.results.length).toBe(5);
       seen.push(...page.results.map((r) => r.name));
       pageToken = page.nextPageToken;
     } while (pageToken);

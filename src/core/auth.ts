@@ -96,6 +96,8 @@ export interface Credentials {
 export interface Authenticator {
   /**
    * `authorization`: the header / metadata value, "" when absent.
+   * `impersonate`: the call's impersonate-* entries; an authenticator
+   * without impersonation ignores them.
    * Throws `unauthenticated` for missing, malformed, unknown or revoked
    * credentials; `unavailable` when the authority cannot be asked.
    */

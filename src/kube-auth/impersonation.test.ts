@@ -63,6 +63,12 @@ test("groups, uid and every extra key (several keys kept, unlike upstream), each
   expect(imp.checks.every((c) => c.verb === "impersonate" && c.namespace === "")).toBe(true);
 });
 
+test("repeated headers arrive joined by ', ': split again into groups and extra values", () => {
+  const imp = parseImpersonation([["impersonate-user", "alice"], ["impersonate-group", "devs, ops"], ["impersonate-extra-scopes", "a,b"]])!;
+  expect(imp.as.groups).toEqual(["devs", "ops", "system:authenticated"]);
+  expect(imp.as.extra).toEqual({ scopes: ["a", "b"] });
+});
+
 test("malformed data is unauthenticated 'invalid impersonation data'", () => {
   for (const h of [
     [["impersonate-group", "devs"]],
@@ -70,6 +76,9 @@ test("malformed data is unauthenticated 'invalid impersonation data'", () => {
     [["impersonate-extra-k", "v"]],
     [["impersonate-user", ""], ["impersonate-group", "devs"]],
     [["impersonate-user", "a"], ["impersonate-user", "b"]],
+    [["impersonate-user", "a, b"]],
+    [["impersonate-user", "a"], ["impersonate-uid", "1, 2"]],
+    [["impersonate-user", "a"], ["impersonate-uid", ""]],
     [["impersonate-user", "a"], ["impersonate-uid", "1"], ["impersonate-uid", "2"]],
     [["impersonate-user", "a"], ["impersonate-extra-", "v"]],
     [["impersonate-user", "a"], ["impersonate-extra-%zz", "v"]],

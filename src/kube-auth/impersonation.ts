@@ -6,6 +6,12 @@
  * authenticated user must pass first, by the rules the Kubernetes API
  * server itself applies.
  *
+ * A repeated header reaches us joined by ", " (HTTP/2 and Fetch's Headers
+ * join repeated fields, over gRPC as over REST), so every value is split on
+ * commas: `Impersonate-Group: a, b` is two groups, and two
+ * `Impersonate-User` or `-Uid` values are refused as ambiguous. A name
+ * containing a comma cannot be impersonated.
+ *
  * Upstream keeps only the last key when several different
  * `Impersonate-Extra-*` keys are sent (a bug, spec §6.4); every key is kept
  * here.
@@ -30,11 +36,12 @@ export function parseImpersonation(headers: readonly ImpersonateHeader[]): Imper
   const groups: string[] = [];
   const uids: string[] = [];
   const extra: Record<string, string[]> = {};
-  for (const [rawName, value] of headers) {
+  for (const [rawName, joined] of headers) {
     const name = rawName.toLowerCase();
-    if (name === "impersonate-user") users.push(value);
-    else if (name === "impersonate-group") groups.push(value);
-    else if (name === "impersonate-uid") uids.push(value);
+    const values = joined.split(",").map((v) => v.trim());
+    if (name === "impersonate-user") users.push(...values);
+    else if (name === "impersonate-group") groups.push(...values.filter((v) => v !== ""));
+    else if (name === "impersonate-uid") uids.push(...values);
     else if (name.startsWith(EXTRA_PREFIX)) {
       let key: string;
       try {
@@ -43,13 +50,13 @@ export function parseImpersonation(headers: readonly ImpersonateHeader[]): Imper
         throw unauthenticated(`${INVALID}: an Impersonate-Extra- key is not valid %-encoding`);
       }
       if (key === "") throw unauthenticated(`${INVALID}: an Impersonate-Extra- header without a key`);
-      (extra[key] ??= []).push(value);
+      (extra[key] ??= []).push(...values.filter((v) => v !== ""));
     }
   }
   const extraKeys = Object.keys(extra);
   if (users.length === 0 && groups.length === 0 && uids.length === 0 && extraKeys.length === 0) return null;
   if (users.length !== 1 || users[0] === "") throw unauthenticated(`${INVALID}: Impersonate-Group, -Uid and -Extra- need exactly one Impersonate-User`);
-  if (uids.length > 1) throw unauthenticated(`${INVALID}: more than one Impersonate-Uid`);
+  if (uids.length > 1 || uids[0] === "") throw unauthenticated(`${INVALID}: more than one Impersonate-Uid, or an empty one`);
   const username = users[0]!;
 
   const checks: ResourceAttributes[] = [];

@@ -27,7 +27,7 @@ export function callContext(md: grpc.Metadata, peer = ""): CallContext {
   return ctx;
 }
 
-/** Every `impersonate-*` entry, each value on its own (metadata keys are lower-case; repeated keys are repeated values). */
+/** Every `impersonate-*` entry (metadata keys are lower-case; a repeated key may arrive joined by ", ", see src/kube-auth/impersonation.ts). */
 function impersonateMetadata(md: grpc.Metadata): ImpersonateHeader[] {
   const out: ImpersonateHeader[] = [];
   for (const key of Object.keys(md.getMap())) {

@@ -94,18 +94,11 @@ export function restCallContext(headers: Headers, fields: unknown, client = ""):
   return ctx;
 }
 
-/**
- * Every `Impersonate-*` header as [lower-case name, value]. A repeated
- * header reaches us joined by ", " (Fetch's Headers), so the repeatable
- * ones (groups, extra values) are split on commas again; user and uid are
- * single values and kept whole.
- */
+/** Every `Impersonate-*` header as [lower-case name, value] (repeated ones arrive joined by ", "; see src/kube-auth/impersonation.ts). */
 function impersonateHeaders(headers: Headers): ImpersonateHeader[] {
   const out: ImpersonateHeader[] = [];
   headers.forEach((value, name) => {
-    if (!name.startsWith("impersonate-")) return;
-    if (name === "impersonate-user" || name === "impersonate-uid") out.push([name, value.trim()]);
-    else for (const v of value.split(",")) out.push([name, v.trim()]);
+    if (name.startsWith("impersonate-")) out.push([name, value]);
   });
   return out;
 }
