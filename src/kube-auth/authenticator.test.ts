@@ -6,19 +6,23 @@ import { ACCESS_REVIEWS, TOKEN_REVIEWS, type ReviewClient } from "./reviews.ts";
 
 // The Kubernetes API server's side of the two reviews, as a table: what the
 // authenticator sends is recorded, so the wire format is checked too.
+/** The request bodies, as far as the table reads them. */
+type Sent = { spec: { token?: string; resourceAttributes?: { namespace?: string } } };
+
 function apiServer() {
-  const sent: Array<{ path: string; body: any }> = [];
+  const sent: Array<{ path: string; body: unknown }> = [];
   let down = false;
   const client: ReviewClient = {
-    async postJson(path, body: any) {
-      sent.push({ path, body });
+    async postJson(path, raw) {
+      sent.push({ path, body: raw });
+      const body = raw as Sent;
       if (down) throw new Error("connect ECONNREFUSED 10.0.0.1:6443");
       if (path === TOKEN_REVIEWS) {
         return body.spec.token === "good"
           ? { status: { authenticated: true, user: { username: "alice", uid: "u1", groups: ["g"], extra: { scopes: ["s"] } } } }
           : { status: { authenticated: false, error: "invalid" } };
       }
-      if (path === ACCESS_REVIEWS) return { status: { allowed: body.spec.resourceAttributes.namespace === "ns-a" } };
+      if (path === ACCESS_REVIEWS) return { status: { allowed: body.spec.resourceAttributes?.namespace === "ns-a" } };
       throw new Error(`unexpected ${path}`);
     },
   };
