@@ -78,7 +78,9 @@ export interface AppDeps {
 export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const authMode = resolveAuthMode(cfg.authMode, { "grpc-listen": cfg.grpcListen, "http-listen": cfg.httpListen });
-  if (authMode === "kubernetes") throw new ConfigError("--auth-mode kubernetes is not available yet; use token (or none on loopback)");
+  // Mode kubernetes: the kubeconfig is read now, so an unusable one stops the start
+  // (the API server itself may be down: calls are then UNAVAILABLE until it is back).
+  const kubeAuth = authMode === "kubernetes" ? (await import("./kube-auth/from-config.ts")).kubeAuthFromConfig(cfg) : null;
   let tls: TlsReloader | null = null;
   if (cfg.tlsCert !== null && cfg.tlsKey !== null) {
     try {
@@ -116,8 +118,10 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   }
   const store = new SqliteStore(db, readers ?? undefined);
   // One authorizer for both transports (mode none: every call is allowed).
+  // Mode kubernetes delegates permissions to the cluster; its "-" lists are
+  // narrowed to the stored parents the caller may see.
   const tokens = authMode === "token" ? new TokenStore(db) : null;
-  const authz = new Authorizer(tokens);
+  const authz = new Authorizer(tokens ?? kubeAuth, kubeAuth ? { reviewer: kubeAuth, parents: () => store.parents() } : null);
   // One count per client address across both listeners.
   const limiter = new ClientLimiter(cfg.maxCallsPerClient);
   const ids = deps.ids ?? uuidv7Generator(clock);

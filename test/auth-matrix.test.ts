@@ -7,9 +7,12 @@ import { Code } from "./support/grpc-client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { API_ROUTES } from "../src/api/rest/rest-app.ts";
 import { Results } from "../src/gen/api_pb.ts";
+import { callGrpc, grpcRequest as grpcRequestIn, makeFixture, RECORD_VALUE, RESULTS_ACTIONS, restRequest as restRequestIn, type Fixture } from "./support/auth-calls.ts";
 
 const API = "/apis/results.tekton.dev/v1alpha2/";
 const NS = "ns-a";
+const grpcRequest = (method: string, f: Fixture) => grpcRequestIn(method, NS, f);
+const restRequest = (method: string, f: Fixture) => restRequestIn(method, NS, f);
 
 let s: TestServer;
 const secret: Record<string, string> = {};
@@ -57,31 +60,10 @@ const digest = () =>
     .query<{ d: string | null }, []>("SELECT group_concat(k, ',') AS d FROM (SELECT uid || etag AS k FROM results UNION ALL SELECT uid || etag FROM records ORDER BY 1)")
     .get()!.d;
 
-const value = Buffer.from('{"kind":"TaskRun","metadata":{"name":"x"}}');
-let seq = 0;
-
 /** A fresh result with one record, made by the admin, for one case. */
-async function fixture(): Promise<{ result: string; record: string }> {
-  const result = `${NS}/results/r${++seq}`;
-  await s.client.createResult({ parent: NS, result: { name: result } }, { metadata: adminMd() });
-  const record = `${result}/records/x`;
-  await s.client.createRecord({ parent: result, record: { name: record, data: { type: "tekton.dev/v1.TaskRun", value } } }, { metadata: adminMd() });
-  return { result, record };
-}
-
-const ACTION: Record<string, "read" | "write" | "delete"> = {
-  createResult: "write",
-  getResult: "read",
-  updateResult: "write",
-  deleteResult: "delete",
-  listResults: "read",
-  createRecord: "write",
-  getRecord: "read",
-  updateRecord: "write",
-  deleteRecord: "delete",
-  listRecords: "read",
-  getRecordListSummary: "read",
-};
+const fixture = () => makeFixture(s.client, NS, adminMd());
+const ACTION = RESULTS_ACTIONS;
+const value = RECORD_VALUE;
 
 /** Expected: "ok", or the refusal as [gRPC code, HTTP status]. */
 function expected(method: string, c: Cred): "ok" | [number, number] {
@@ -91,62 +73,6 @@ function expected(method: string, c: Cred): "ok" | [number, number] {
   if (c === "viewer" && a !== "read") return [Code.PERMISSION_DENIED, 403];
   if (c === "writer" && a === "delete") return [Code.PERMISSION_DENIED, 403];
   return "ok";
-}
-
-function grpcRequest(method: string, f: { result: string; record: string }): unknown {
-  switch (method) {
-    case "createResult":
-      return { parent: NS, result: { name: `${f.result}-new` } };
-    case "getResult":
-    case "deleteResult":
-      return { name: f.result };
-    case "updateResult":
-      return { name: f.result, result: { name: f.result, annotations: { a: "b" } } };
-    case "listResults":
-      return { parent: NS };
-    case "createRecord":
-      return { parent: f.result, record: { name: `${f.result}/records/new`, data: { type: "tekton.dev/v1.TaskRun", value } } };
-    case "getRecord":
-    case "deleteRecord":
-      return { name: f.record };
-    case "updateRecord":
-      return { record: { name: f.record, data: { type: "tekton.dev/v1.TaskRun", value } } };
-    case "listRecords":
-      return { parent: f.result };
-    case "getRecordListSummary":
-      return { parent: f.result, summary: "total" };
-  }
-  throw new Error(method);
-}
-
-function restRequest(method: string, f: { result: string; record: string }): { verb: string; path: string; body?: unknown } {
-  const data = { type: "tekton.dev/v1.TaskRun", value: value.toString("base64") };
-  switch (method) {
-    case "createResult":
-      return { verb: "POST", path: `parents/${NS}/results`, body: { name: `${f.result}-new` } };
-    case "getResult":
-      return { verb: "GET", path: `parents/${f.result}` };
-    case "deleteResult":
-      return { verb: "DELETE", path: `parents/${f.result}` };
-    case "updateResult":
-      // Without ?name= (as the CLI sends it): the check follows the service's fallback to result.name.
-      return { verb: "PATCH", path: `parents/${f.result}`, body: { annotations: { a: "b" } } };
-    case "listResults":
-      return { verb: "GET", path: `parents/${NS}/results` };
-    case "createRecord":
-      return { verb: "POST", path: `parents/${f.result}/records`, body: { name: `${f.result}/records/new`, data } };
-    case "getRecord":
-      return { verb: "GET", path: `parents/${f.record}` };
-    case "deleteRecord":
-      return { verb: "DELETE", path: `parents/${f.record}` };
-    case "updateRecord":
-      return { verb: "PATCH", path: `parents/${f.record}`, body: { data } };
-    case "listRecords":
-      return { verb: "GET", path: `parents/${f.result}/records` };
-    case "getRecordListSummary":
-      return { verb: "GET", path: `parents/${f.result}/records/summary?summary=total` };
-  }
-  throw new Error(method);
 }
 
 test("the matrix covers every Results method and every REST route", () => {
@@ -161,11 +87,7 @@ describe("gRPC", () => {
       for (const c of CREDS) {
         const f = await fixture();
         const before = digest();
-        const call = (s.client as unknown as Record<string, (r: unknown, o: unknown) => Promise<unknown>>)[method]!;
-        const got = await call(grpcRequest(method, f), { metadata: md(c) }).then(
-          () => "ok" as const,
-          (e: grpc.ServiceError) => e.code,
-        );
+        const got = await callGrpc(s.client, method, grpcRequest(method, f), md(c));
         const want = expected(method, c);
         expect({ method, c, got }).toEqual({ method, c, got: want === "ok" ? "ok" : want[0] });
         if (want !== "ok") expect(digest()).toBe(before);

@@ -109,7 +109,7 @@ function checkCostMicros(dir: string): number {
     const tokens = new TokenStore(conn);
     const header = `Bearer ${tokens.create("bench", "writer", ["team-*", "bench"])}`;
     const authz = new Authorizer(tokens);
-    const access = { action: "read" as const, parent: "bench", list: false };
+    const access = { action: "read" as const, parent: "bench", list: false, rbac: [{ resource: "results" as const, verb: "get" as const }] };
     const n = 200_000;
     for (let i = 0; i < 10_000; i++) authz.permit(tokens.authenticate(header), access);
     const t0 = performance.now();

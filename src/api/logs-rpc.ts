@@ -90,7 +90,7 @@ export class LogAccess {
         if (first.done) return;
         yield first.value;
         for (let m = await it.next(); !m.done; m = await it.next()) {
-          if (m.value.name !== firstName) authz.permit(who, accessOf("updateLog", { name: m.value.name }));
+          if (m.value.name !== firstName) await authz.permit(who, accessOf("updateLog", { name: m.value.name }));
           yield m.value;
         }
       }

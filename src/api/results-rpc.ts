@@ -28,7 +28,7 @@ import { RecordListSummarySchema, type Record as RecordMsg } from "../gen/resour
 import { EncodedRecordCache, type Kept } from "./encoded-cache.ts";
 import { recordIn, recordOut, resultIn, resultOut } from "./convert.ts";
 import { applyFieldMask } from "./field-mask.ts";
-import { Authorizer, type Identity } from "../core/auth.ts";
+import { Authorizer, type Credentials, type Identity } from "../core/auth.ts";
 import { ClientLimiter } from "../core/client-limit.ts";
 import { toAppError } from "../core/errors.ts";
 import { accessOf, hasAccessRule } from "./access.ts";
@@ -36,11 +36,10 @@ import { audit } from "./audit.ts";
 
 /**
  * What a call carries besides its request message: gRPC metadata, or the
- * REST headers and parameters that grpc-gateway turns into metadata.
+ * REST headers and parameters that grpc-gateway turns into metadata. The
+ * credentials (`authorization`, `impersonate`) are kept for authentication.
  */
-export interface CallContext {
-  /** The `authorization` metadata / `Authorization` header, "" when absent; kept for authentication. */
-  authorization: string;
+export interface CallContext extends Credentials {
   /** Partial-response paths (`fields`), already split and trimmed; empty means the whole response. */
   fields: readonly string[];
   /** The caller's address (host, no port), for the per-client cap; absent or "": not capped. */
@@ -160,9 +159,9 @@ export async function guarded<T>(
   try {
     // First, so that a flood of calls (with or without credentials) costs nothing past the cap.
     release = limiter.acquire(ctx.client ?? "");
-    const who = await authz.identify(ctx.authorization);
+    const who = await authz.identify(ctx);
     identity = who.name;
-    const granted = authz.permit(who, access);
+    const granted = await authz.permit(who, access);
     if (access.action === "read") return await run(granted.scope, who);
     const res = await run(granted.scope, who);
     // In mode none every caller is the same anonymous admin on loopback: an

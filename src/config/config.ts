@@ -92,6 +92,14 @@ export interface Config {
   backupBeforeMigration: boolean;
   /** Auth mode (src/config/auth.ts); null: `none` on loopback, `token` beyond. */
   authMode: AuthMode | null;
+  /** Mode kubernetes: the kubeconfig whose API server reviews tokens and access; null: `kubeconfig`, else the default one. */
+  authKubeconfig: string | null;
+  /** Mode kubernetes: its context; null: the current one. */
+  authContext: string | null;
+  /** Mode kubernetes: how long positive TokenReview and SubjectAccessReview answers are kept (negative ones at most 2 s); 0 = not kept. */
+  authCacheTtlMs: number;
+  /** Mode kubernetes: honour Impersonate-* headers (spec §6.4). */
+  authImpersonation: boolean;
   /** PEM certificate chain and key both listeners serve TLS with; null: plaintext. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -128,6 +136,10 @@ export const defaultConfig: Config = {
   backupDir: null,
   backupBeforeMigration: true,
   authMode: null,
+  authKubeconfig: null,
+  authContext: null,
+  authCacheTtlMs: 10_000,
+  authImpersonation: false,
   tlsCert: null,
   tlsKey: null,
   tlsClientCa: null,
@@ -242,6 +254,11 @@ function parseBool(raw: string, source: string): boolean {
   if (t === "true" || t === "1" || t === "yes") return true;
   if (t === "false" || t === "0" || t === "no") return false;
   throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not true or false`);
+}
+
+/** A duration as parseDuration, or 0 (any unit) for "off". */
+function parseDurationOrZero(raw: string, source: string): number {
+  return /^\s*0+(?:\.0*)?\s*(ms|s|m|h)?\s*$/.test(raw) ? 0 : parseDuration(raw, source);
 }
 
 function parseInterval(raw: string, source: string): number {
@@ -383,8 +400,40 @@ export const settings: Setting[] = [
     flag: "auth-mode",
     env: "HINDSIGHT_AUTH_MODE",
     file: "auth.mode",
-    help: "who may call: token (hindsight token create), kubernetes, or none (loopback only)",
+    help: "who may call: token (hindsight token create), kubernetes (TokenReview and SubjectAccessReview), or none (loopback only)",
     parse: (raw, source) => parseAuthMode(raw, source),
+  },
+  {
+    key: "authKubeconfig",
+    flag: "auth-kubeconfig",
+    env: "HINDSIGHT_AUTH_KUBECONFIG",
+    file: "auth.kubeconfig",
+    help: "auth mode kubernetes: kubeconfig of the API server that reviews tokens and access",
+    parse: parsePath,
+  },
+  {
+    key: "authContext",
+    flag: "auth-context",
+    env: "HINDSIGHT_AUTH_CONTEXT",
+    file: "auth.context",
+    help: "auth mode kubernetes: the kubeconfig context to use",
+    parse: parseContext,
+  },
+  {
+    key: "authCacheTtlMs",
+    flag: "auth-cache-ttl",
+    env: "HINDSIGHT_AUTH_CACHE_TTL",
+    file: "auth.cacheTtl",
+    help: "auth mode kubernetes: how long allowed TokenReview/SubjectAccessReview answers are kept, e.g. 10s (refusals: at most 2s; 0: none)",
+    parse: parseDurationOrZero,
+  },
+  {
+    key: "authImpersonation",
+    flag: "auth-impersonation",
+    env: "HINDSIGHT_AUTH_IMPERSONATION",
+    file: "auth.impersonation",
+    help: "auth mode kubernetes: honour Impersonate-User/-Group/-Uid/-Extra-* headers: true or false",
+    parse: parseBool,
   },
   { key: "tlsCert", flag: "tls-cert", env: "HINDSIGHT_TLS_CERT", file: "tls.cert", help: "PEM certificate (chain) for TLS on both listeners; reloaded on change or SIGHUP", parse: parsePath },
   { key: "tlsKey", flag: "tls-key", env: "HINDSIGHT_TLS_KEY", file: "tls.key", help: "PEM private key of --tls-cert", parse: parsePath },
@@ -406,6 +455,9 @@ export function defaultText(k: ScalarKey): string {
   if (SIZE_KEYS.has(k)) return `${Number(defaultConfig[k]) / 1024 / 1024}MiB`;
   if (k === "queryTimeoutMs" || k === "httpIdleTimeoutMs" || k === "grpcReadTimeoutMs") return `${defaultConfig[k] / 1000}s`;
   if (k === "grpcIdleTimeoutMs") return `${defaultConfig[k] / 60_000}m`;
+  if (k === "authCacheTtlMs") return `${defaultConfig.authCacheTtlMs / 1000}s`;
+  if (k === "authKubeconfig") return "--kubeconfig, else $KUBECONFIG or ~/.kube/config";
+  if (k === "authContext") return "the kubeconfig's current context";
   if (k === "retentionMaxAgeMs" || k === "retentionIntervalMs") return formatAge(defaultConfig[k]);
   if (k === "kubeconfig" || k === "watchConfig") return "none (no watching)";
   if (k === "backupDir") return "backups/ beside the database";

@@ -87,9 +87,21 @@ backup:
   beforeMigration: true
 
 auth:
-  # Who may call: token (hindsight token create), or none (only when both
-  # listeners are on loopback). Default: none on loopback, token otherwise. (--auth-mode)
+  # Who may call: token (hindsight token create), kubernetes (Kubernetes
+  # bearer tokens and RBAC, by TokenReview and SubjectAccessReview), or none
+  # (only when both listeners are on loopback). Default: none on loopback,
+  # token otherwise. (--auth-mode)
   # mode: token
+  # Mode kubernetes: the API server to ask, and as whom. Default: the
+  # kubeconfig key above, else $KUBECONFIG or ~/.kube/config (or the
+  # in-cluster service account). (--auth-kubeconfig)
+  # kubeconfig: /etc/hindsight/auth.kubeconfig
+  # Its context; default: the current one. (--auth-context)
+  # context: prod
+  # How long allowed answers are kept; refusals at most 2s; 0 keeps none. (--auth-cache-ttl)
+  cacheTtl: 10s
+  # Honour Impersonate-User, -Group, -Uid and -Extra-* headers. (--auth-impersonation)
+  impersonation: false
   # Calls one client address may have in flight, gRPC and REST together;
   # past it RESOURCE_EXHAUSTED / HTTP 429. 0: no cap. (--max-calls-per-client)
   maxCallsPerClient: 256

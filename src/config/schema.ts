@@ -76,6 +76,10 @@ export const ConfigFileSchema = section(
       {
         mode: Type.Union([Type.Literal("token"), Type.Literal("kubernetes"), Type.Literal("none")], { allowed: "token, kubernetes or none" }),
         maxCallsPerClient: Type.Integer({ minimum: 0, maximum: 1_000_000, allowed: "a whole number from 0 (no cap) to 1000000" }),
+        kubeconfig: text("a kubeconfig file path"),
+        context: text("a kubeconfig context name"),
+        cacheTtl: sizeOrText("a duration such as 10s, or 0 to keep no answers"),
+        impersonation: Type.Boolean({ allowed: "true or false" }),
       },
     ),
     tls: section({ cert: text("a PEM file path"), key: text("a PEM file path"), clientCa: text("a PEM file path") }),

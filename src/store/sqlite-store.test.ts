@@ -57,3 +57,16 @@ test("a name prefix selects string names only: numbers, booleans, arrays and obj
   expect(await names_("")).toEqual(["12-build", "1", "-3x", "[1]", '{"a"', "nodejs-a", "nodejs"]);
   db.close();
 });
+
+test("parents: every parent holding a Result, once each, in order; none in an empty database", async () => {
+  const db = openDatabase(":memory:");
+  const store = new SqliteStore(db);
+  expect(await store.parents()).toEqual([]);
+  let n = 0;
+  for (const p of ["team-b", "a", "team-b", "team-a", "a", "z_9"]) {
+    n++;
+    db.run("INSERT INTO results (uid, parent, name, create_time, update_time, etag) VALUES (?, ?, ?, 1, 1, 'e')", [`u${n}`, p, `r${n}`]);
+  }
+  expect(await store.parents()).toEqual(["a", "team-a", "team-b", "z_9"]);
+  db.close();
+});

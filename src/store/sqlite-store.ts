@@ -206,6 +206,27 @@ export class SqliteStore implements Store {
     return this.s.isJson.get(text)?.ok === 1;
   }
 
+  /**
+   * Every parent that holds a Result (records and logs live under their
+   * Result's parent), in order. One index probe per parent (a loose index
+   * scan of results_by_name), not a walk of every row: auth mode
+   * kubernetes asks for them on each "-" list of a user without
+   * cluster-wide permission.
+   */
+  async parents(): Promise<string[]> {
+    return this.db
+      .query<{ parent: string }, []>(
+        `WITH RECURSIVE p(parent) AS (
+           SELECT min(parent) FROM results
+           UNION ALL
+           SELECT (SELECT min(parent) FROM results WHERE parent > p.parent) FROM p WHERE p.parent IS NOT NULL
+         )
+         SELECT parent FROM p WHERE parent IS NOT NULL`,
+      )
+      .all()
+      .map((r) => r.parent);
+  }
+
   write<T>(fn: (tx: WriteTx) => T): Promise<T> {
     return this.writer.submit(() => fn(this.tx));
   }

@@ -383,6 +383,27 @@ export class KubeClient {
     });
   }
 
+  /**
+   * A POST of a JSON document through the same auth and TLS, answered with
+   * the parsed JSON (TokenReview and SubjectAccessReview, for auth mode
+   * kubernetes: "create" calls that store nothing). Throws a KubeError.
+   */
+  async postJson(path: string, body: unknown): Promise<unknown> {
+    return this.call(async () => {
+      const a = await this.auth();
+      const resp = await fetch(`${this.server}${path}`, {
+        method: "POST",
+        headers: { ...a.headers, Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+        tls: a.tls,
+      } as RequestInit);
+      const text = await resp.text();
+      if (resp.status >= 400) throw new ApiException(resp.status, "request failed", text, {});
+      return JSON.parse(text) as unknown;
+    });
+  }
+
   /** core/v1 Events in a namespace matching a field selector, as raw objects. */
   async listEvents(namespace: string, fieldSelector: string): Promise<KubeObject[]> {
     const r = await this.raw(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${encodeURIComponent(fieldSelector)}`);

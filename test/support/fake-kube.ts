@@ -15,6 +15,11 @@
  *   * label selectors (=, ==, !=, exists, !exists, in, notin) and the Event field
  *     selectors (involvedObject.uid / .name / .kind).
  *
+ * Auth mode kubernetes: TokenReview (authentication.k8s.io/v1) answers from
+ * `users` (token -> user info), SubjectAccessReview (authorization.k8s.io/v1)
+ * from the `access` rule; each review received is counted and kept
+ * (`tokenReviews`, `accessReviews`) so tests can check attributes and caching.
+ *
  * Fault hooks: drop every connection, stall (streams go silent and requests
  * hang), fail the next N requests with a status, expire history (410s), and
  * stop for good.
@@ -191,6 +196,23 @@ function status(code: number, reason: string, message: string): Obj {
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
 }
 
+/** A user as TokenReview answers it. */
+export interface ReviewUser {
+  username: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** A SubjectAccessReview's spec, as received. */
+export interface AccessReviewSpec {
+  user: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+  resourceAttributes: { namespace?: string; verb?: string; group?: string; resource?: string; subresource?: string; name?: string };
+}
+
 const nowIso = () => new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 export class FakeKube {
@@ -224,6 +246,14 @@ export class FakeKube {
   readonly listLimits: number[] = [];
   /** Uids of runs deleted while our finalizer was on them (a watcher held them until stored). */
   readonly heldByFinalizer = new Set<string>();
+  /** TokenReview: tokens the API server authenticates, and as whom. */
+  readonly users = new Map<string, ReviewUser>();
+  /** SubjectAccessReview: whether a review is allowed (default: nothing is). */
+  access: (spec: AccessReviewSpec) => boolean = () => false;
+  /** TokenReviews received (the count; tokens are not kept). */
+  tokenReviews = 0;
+  /** SubjectAccessReview specs received, in order. */
+  readonly accessReviews: AccessReviewSpec[] = [];
 
   constructor(opts: FakeKubeOptions = {}) {
     this.opts = {
@@ -582,6 +612,10 @@ export class FakeKube {
       return this.sendJson(res, 200, { kind: "APIResourceList", apiVersion: "v1", groupVersion: `tekton.dev/${v}`, resources });
     }
 
+    // Reviews (auth mode kubernetes).
+    if (method === "POST" && url.pathname === "/apis/authentication.k8s.io/v1/tokenreviews") return this.tokenReview(req, res);
+    if (method === "POST" && url.pathname === "/apis/authorization.k8s.io/v1/subjectaccessreviews") return this.accessReview(req, res);
+
     // Pod logs.
     if (method === "GET" && p[0] === "api" && p[2] === "namespaces" && p[4] === "pods" && p[6] === "log") {
       this.count1("log pods");
@@ -671,6 +705,40 @@ export class FakeKube {
       return this.sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, kind: resource, uid: before?.uid } });
     }
     return this.sendJson(res, 405, status(405, "MethodNotAllowed", "method not allowed"));
+  }
+
+  private async tokenReview(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.count1("create tokenreviews");
+    this.tokenReviews++;
+    let body: { apiVersion?: string; kind?: string; spec?: { token?: string } };
+    try {
+      body = JSON.parse(await this.readBody(req));
+    } catch {
+      return this.sendJson(res, 400, status(400, "BadRequest", "invalid JSON"));
+    }
+    if (body.apiVersion !== "authentication.k8s.io/v1" || body.kind !== "TokenReview" || typeof body.spec?.token !== "string") {
+      return this.sendJson(res, 400, status(400, "BadRequest", "not a TokenReview"));
+    }
+    const user = this.users.get(body.spec.token);
+    const st: Obj = user ? { authenticated: true, user: user as unknown as Obj, audiences: [] } : { authenticated: false, error: "invalid bearer token" };
+    return this.sendJson(res, 201, { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", metadata: { creationTimestamp: null }, spec: {}, status: st });
+  }
+
+  private async accessReview(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.count1("create subjectaccessreviews");
+    let body: { apiVersion?: string; kind?: string; spec?: AccessReviewSpec };
+    try {
+      body = JSON.parse(await this.readBody(req));
+    } catch {
+      return this.sendJson(res, 400, status(400, "BadRequest", "invalid JSON"));
+    }
+    const spec = body.spec;
+    if (body.apiVersion !== "authorization.k8s.io/v1" || body.kind !== "SubjectAccessReview" || !spec?.resourceAttributes || typeof spec.user !== "string") {
+      return this.sendJson(res, 400, status(400, "BadRequest", "not a SubjectAccessReview with a user and resourceAttributes"));
+    }
+    this.accessReviews.push(spec);
+    const allowed = this.access(spec);
+    return this.sendJson(res, 201, { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", metadata: {}, spec, status: { allowed, ...(allowed ? {} : { reason: "no RBAC policy matched" }) } });
   }
 
   private tektonGroup(): Obj {

@@ -1,7 +1,8 @@
 /**
  * tekton.results.v1alpha2.Results over gRPC: the shared handlers of
  * src/api/results-rpc.ts behind grpc-js. The call context comes from the
- * metadata: `authorization`, and `fields` for partial responses.
+ * metadata: `authorization`, `impersonate-*` (spec §6.4), and `fields` for
+ * partial responses.
  */
 import type * as grpc from "@grpc/grpc-js";
 import type { ResultsService } from "../../core/results-service.ts";
@@ -11,16 +12,29 @@ import { resultsRpc, type CallContext } from "../results-rpc.ts";
 import { unaryService, type UnaryImpl } from "./adapter.ts";
 import type { EncodedRecordCache } from "../encoded-cache.ts";
 import { binaryPage } from "./list-page.ts";
-import type { Authorizer } from "../../core/auth.ts";
+import type { Authorizer, ImpersonateHeader } from "../../core/auth.ts";
 import { clientHost, type ClientLimiter } from "../../core/client-limit.ts";
 
 export function callContext(md: grpc.Metadata, peer = ""): CallContext {
   const auth = md.get("authorization");
-  return {
+  const ctx: CallContext = {
     client: clientHost(peer),
     authorization: typeof auth[0] === "string" ? auth[0] : "",
     fields: parseFieldPaths(md.get("fields").filter((v): v is string => typeof v === "string")),
   };
+  const impersonate = impersonateMetadata(md);
+  if (impersonate.length > 0) ctx.impersonate = impersonate;
+  return ctx;
+}
+
+/** Every `impersonate-*` entry (metadata keys are lower-case; a repeated key may arrive joined by ", ", see src/kube-auth/impersonation.ts). */
+function impersonateMetadata(md: grpc.Metadata): ImpersonateHeader[] {
+  const out: ImpersonateHeader[] = [];
+  for (const key of Object.keys(md.getMap())) {
+    if (!key.startsWith("impersonate-")) continue;
+    for (const v of md.get(key)) if (typeof v === "string") out.push([key, v]);
+  }
+  return out;
 }
 
 /**

@@ -25,7 +25,7 @@ import { buildRequest } from "./request.ts";
 import { deriveRoutes, FIELDS_PARAM, type Route } from "./routes.ts";
 import { logResponse } from "./log-routes.ts";
 import { LogAccess } from "../logs-rpc.ts";
-import type { Authorizer } from "../../core/auth.ts";
+import type { Authorizer, ImpersonateHeader } from "../../core/auth.ts";
 import type { ClientLimiter } from "../../core/client-limit.ts";
 
 /** Longest request target (path and query) answered; longer ones get 414. Bun itself refuses headers over 16 KiB. */
@@ -81,15 +81,28 @@ function queryError(route: Route, url: string): AppError {
 
 /**
  * The call context of a REST request, as grpc-gateway builds the metadata:
- * the `Authorization` header is forwarded, and the `fields` query parameter
- * becomes the partial-response mask.
+ * the `Authorization` header is forwarded, so are the `Impersonate-*`
+ * headers (spec §2.5), and the `fields` query parameter becomes the
+ * partial-response mask.
  */
 export function restCallContext(headers: Headers, fields: unknown, client = ""): CallContext {
-  return {
+  const ctx: CallContext = {
     client,
     authorization: headers.get("authorization") ?? "",
     fields: typeof fields === "string" ? parseFieldPaths([fields]) : [],
   };
+  const impersonate = impersonateHeaders(headers);
+  if (impersonate.length > 0) ctx.impersonate = impersonate;
+  return ctx;
+}
+
+/** Every `Impersonate-*` header as [lower-case name, value] (repeated ones arrive joined by ", "; see src/kube-auth/impersonation.ts). */
+function impersonateHeaders(headers: Headers): ImpersonateHeader[] {
+  const out: ImpersonateHeader[] = [];
+  headers.forEach((value, name) => {
+    if (name.startsWith("impersonate-")) out.push([name, value]);
+  });
+  return out;
 }
 
 function healthz(opts: RestAppOptions, url: string): Response {

@@ -1,0 +1,180 @@
+// Issue 8, auth mode kubernetes, Logs: GetLog (v1alpha2, v1alpha3), ListLogs,
+// UpdateLog and DeleteLog over gRPC, their REST routes and the Dashboard's
+// route, each under each kind of caller, with upstream's review attributes
+// (logs get/list/update/delete; UpdateLog also records/update, as upstream's
+// internal UpdateRecord checks it).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { Logs } from "../src/gen/api_pb.ts";
+import { Logs as LogsV1alpha3 } from "../src/gen/log_pb.ts";
+import { Code, grpcError, makeClient, type Client } from "./support/grpc-client.ts";
+import { getLog, updateLog } from "./support/log-client.ts";
+import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
+import { NS_A, NS_B, RESULTS_GROUP, startKubeAuthCluster, tokenOf, type KubeAuthCluster } from "./support/kube-auth.ts";
+import { json } from "./support/wire.ts";
+
+let cluster: KubeAuthCluster;
+let s: TestServer;
+let logs: Client<typeof Logs>;
+let v3: Client<typeof LogsV1alpha3>;
+
+beforeAll(async () => {
+  cluster = await startKubeAuthCluster(tempDir());
+  s = await startTestServer({ config: { authMode: "kubernetes", authKubeconfig: cluster.kubeconfig, authCacheTtlMs: 60_000 } });
+  logs = makeClient(Logs, s.address);
+  v3 = makeClient(LogsV1alpha3, s.address);
+});
+afterAll(async () => {
+  logs.close();
+  v3.close();
+  await s.close();
+  await cluster.kube.stop();
+});
+
+type Caller = "none" | "unknown" | "reader" | "editor" | "admin";
+const CALLERS: Caller[] = ["none", "unknown", "reader", "editor", "admin"];
+const auth = (c: string): string | null => (c === "none" ? null : c === "unknown" ? "Bearer no-such-token" : `Bearer ${tokenOf(c)}`);
+const md = (c: string) => {
+  const m = new grpc.Metadata();
+  const h = auth(c);
+  if (h !== null) m.set("authorization", h);
+  return m;
+};
+const headers = (c: string): Record<string, string> => {
+  const h = auth(c);
+  return h === null ? {} : { authorization: h };
+};
+
+let seq = 0;
+/** A Result with a Log record holding "hello\n" and a captured container (for the Dashboard route), made by the admin. */
+async function fixture(parent = NS_A) {
+  const result = `${parent}/results/l${++seq}`;
+  await s.client.createResult({ parent, result: { name: result } }, { metadata: md("admin") });
+  const logRecord = async (id: string) => {
+    const doc = { kind: "Log", apiVersion: "results.tekton.dev/v1alpha3", metadata: { name: id, namespace: parent, uid: id }, spec: { resource: { kind: "TaskRun", namespace: parent, name: id, uid: crypto.randomUUID() }, type: "File" } };
+    return s.client.createRecord({ parent: result, record: { name: `${result}/records/${id}`, data: { type: "results.tekton.dev/v1alpha3.Log", value: json(doc) } } }, { metadata: md("admin") });
+  };
+  const id = `log-${seq}`;
+  await logRecord(id);
+  await updateLog(logs.raw, [{ name: `${result}/logs/${id}`, data: new TextEncoder().encode("hello\n") }], { metadata: md("admin") });
+  const pod = `pod-${seq}`;
+  const captured = await logRecord(`cap-${seq}`);
+  const [part] = await s.app.logs.captureParts(captured.uid, [{ idx: 0, staging: false, label: "step-build", source: { namespace: parent, pod, container: "step-build" } }]);
+  await s.app.logs.appendCaptured(part!.id, new TextEncoder().encode("captured\n"), { done: true });
+  return { result, id, log: `${result}/logs/${id}`, pod, capture: `${result}/logs/cap-${seq}` };
+}
+
+/** Expected refusal in ns-a (null: allowed). */
+function refusal(c: Caller, verb: "get" | "list" | "update" | "delete"): number | null {
+  if (c === "none" || c === "unknown") return Code.UNAUTHENTICATED;
+  if (c === "reader" && (verb === "update" || verb === "delete")) return Code.PERMISSION_DENIED;
+  return null;
+}
+const HTTP: Record<number, number> = { [Code.UNAUTHENTICATED]: 401, [Code.PERMISSION_DENIED]: 403 };
+
+describe("gRPC", () => {
+  for (const c of CALLERS) {
+    test(`${c}: GetLog (v1alpha2, v1alpha3), ListLogs, UpdateLog, DeleteLog`, async () => {
+      const f = await fixture();
+      const want = refusal(c, "get");
+      for (const client of [logs.raw, v3.raw]) {
+        const p = getLog(client, f.log, md(c));
+        if (want === null) expect((await p).bytes.toString()).toBe("hello\n");
+        else expect((await grpcError(p)).code).toBe(want);
+      }
+      const list = logs.listLogs({ parent: f.result }, { metadata: md(c) });
+      if (refusal(c, "list") === null) expect((await list).records.map((r) => r.name).sort()).toEqual([f.capture, f.log]);
+      else expect((await grpcError(list)).code).toBe(refusal(c, "list")!);
+
+      const wantWrite = refusal(c, "update");
+      const up = updateLog(logs.raw, [{ name: f.log, data: new TextEncoder().encode("replaced\n") }], { metadata: md(c) });
+      if (wantWrite === null) expect((await up).bytesReceived).toBe(9n);
+      else expect((await grpcError(up)).code).toBe(wantWrite);
+      expect((await getLog(logs.raw, f.log, md("admin"))).bytes.toString()).toBe(wantWrite === null ? "replaced\n" : "hello\n");
+
+      const wantDelete = refusal(c, "delete");
+      const del = logs.deleteLog({ name: f.log }, { metadata: md(c) });
+      if (wantDelete === null) await del;
+      else expect((await grpcError(del)).code).toBe(wantDelete);
+    });
+  }
+
+  test("in a namespace the user may not see, every Logs call is PERMISSION_DENIED", async () => {
+    const f = await fixture(NS_B);
+    expect((await grpcError(getLog(logs.raw, f.log, md("editor")))).code).toBe(Code.PERMISSION_DENIED);
+    expect((await grpcError(logs.listLogs({ parent: f.result }, { metadata: md("editor") }))).code).toBe(Code.PERMISSION_DENIED);
+    expect((await grpcError(updateLog(logs.raw, [{ name: f.log, data: new TextEncoder().encode("x") }], { metadata: md("editor") }))).code).toBe(Code.PERMISSION_DENIED);
+    expect((await grpcError(logs.deleteLog({ name: f.log }, { metadata: md("editor") }))).code).toBe(Code.PERMISSION_DENIED);
+  });
+
+  test("review attributes: logs get, list, update (with records update), delete in the parent's namespace", async () => {
+    const f = await fixture();
+    const attrs = () => cluster.kube.accessReviews.map((r) => `${r.resourceAttributes.namespace ?? ""}:${r.resourceAttributes.group}:${r.resourceAttributes.resource}:${r.resourceAttributes.verb}`);
+    const steps: Array<[string, () => Promise<unknown>, string[]]> = [
+      ["GetLog", () => getLog(logs.raw, f.log, md("probe-get")), [`${NS_A}:${RESULTS_GROUP}:logs:get`]],
+      ["ListLogs", () => logs.listLogs({ parent: f.result }, { metadata: md("probe-list") }), [`${NS_A}:${RESULTS_GROUP}:logs:list`]],
+      [
+        "UpdateLog",
+        () => updateLog(logs.raw, [{ name: f.log, data: new TextEncoder().encode("x") }], { metadata: md("probe-update") }),
+        [`${NS_A}:${RESULTS_GROUP}:logs:update`, `${NS_A}:${RESULTS_GROUP}:records:update`],
+      ],
+      ["DeleteLog", () => logs.deleteLog({ name: f.log }, { metadata: md("probe-delete") }), [`${NS_A}:${RESULTS_GROUP}:logs:delete`]],
+    ];
+    for (const [what, call, want] of steps) {
+      cluster.addUser({ GetLog: "probe-get", ListLogs: "probe-list", UpdateLog: "probe-update", DeleteLog: "probe-delete" }[what]!);
+      cluster.kube.accessReviews.length = 0;
+      await call();
+      expect({ what, asked: attrs() }).toEqual({ what, asked: want });
+    }
+  });
+
+  test("ListLogs of '-' answers only the namespaces the user may list", async () => {
+    const a = await fixture(NS_A);
+    const b = await fixture(NS_B);
+    const names = (await logs.listLogs({ parent: "-/results/-", pageSize: 1000 }, { metadata: md("reader") })).records.map((r) => r.name);
+    expect(names).toContain(a.log);
+    expect(names).not.toContain(b.log);
+    expect(names.every((n) => n.startsWith(`${NS_A}/`))).toBe(true);
+  });
+});
+
+describe("REST", () => {
+  for (const c of CALLERS) {
+    test(`${c}: GET log (v1alpha2, v1alpha3 routes), ListLogs, DELETE log, Dashboard route`, async () => {
+      const f = await fixture();
+      const [parent, , result] = f.result.split("/");
+      for (const [path, verb] of [
+        [`/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`, "get"],
+        [`/apis/results.tekton.dev/v1alpha3/parents/${parent}/results/${result}/logs/${f.id}`, "get"],
+        [`/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs`, "list"],
+      ] as const) {
+        const want = refusal(c, verb);
+        const r = await fetch(`${s.http}${path}`, { headers: headers(c) });
+        expect([path, r.status]).toEqual([path, want === null ? 200 : HTTP[want]!]);
+        const body = await r.text();
+        if (want === null && verb === "get") expect(body).toBe("hello\n");
+        if (want !== null) expect(JSON.parse(body).code).toBe(want);
+      }
+      const dash = await fetch(`${s.http}/logs/${parent}/${f.pod}/step-build`, { headers: headers(c) });
+      const want = refusal(c, "get");
+      expect(dash.status).toBe(want === null ? 200 : HTTP[want]!);
+      if (want === null) expect(await dash.text()).toBe("captured\n");
+      else await dash.text();
+
+      const wantDelete = refusal(c, "delete");
+      const del = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`, { method: "DELETE", headers: headers(c) });
+      expect(del.status).toBe(wantDelete === null ? 200 : HTTP[wantDelete]!);
+      await del.text();
+    });
+  }
+
+  test("the Dashboard route: a container in a namespace the user may not read is not found, as one never captured", async () => {
+    const b = await fixture(NS_B);
+    const r = await fetch(`${s.http}/logs/${NS_B}/${b.pod}/step-build`, { headers: headers("reader") });
+    expect(r.status).toBe(404);
+    await r.text();
+    const ok = await fetch(`${s.http}/logs/${NS_B}/${b.pod}/step-build`, { headers: headers("admin") });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe("captured\n");
+  });
+});
