@@ -15,7 +15,7 @@
  * Goals (issue 7): start-up ≤ 300 ms, idle RSS ≤ 80 MB, backup ≥ 200 MB/s.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { build, isFresh, OUTFILE } from "../build.ts";
 import { openDatabase, closeDatabase } from "../../src/store/db.ts";
 import { BENCH_DATA, buildRunPool, fmtInt, percentile, procMem, ROOT, type BenchReport, type Goal, type Table } from "./lib.ts";
@@ -150,7 +150,9 @@ export async function run(): Promise<BenchReport> {
     progress(`idle RSS ${(rssKiB / 1024).toFixed(1)} MiB`);
 
     // Backup while serving and writing.
-    const source = process.env.BENCH_APPLIANCE_DB ?? seeded(RECORDS);
+    // Absolute: the server and `hindsight backup` run in a temporary directory.
+    const source = process.env.BENCH_APPLIANCE_DB ? resolve(process.env.BENCH_APPLIANCE_DB) : seeded(RECORDS);
+    if (!existsSync(source)) throw new Error(`BENCH_APPLIANCE_DB: no database at ${source}`);
     const dbSize = statSync(source).size;
     const srv = await start(binary, source, dir);
     let writes = 0;
