@@ -11,14 +11,6 @@
  */
 export const HEAP_RAM_BYTES = 1024 * 1024 * 1024;
 
-/**
- * Set beside it: mimalloc (Bun's allocator for its own buffers) returns
- * freed memory to the system at once instead of after a delay. Measured
- * while walking list pages at 100k records: peak RSS 143 → 136 MiB.
- * An operator's own setting wins.
- */
-export const MEMORY_ENV: Record<string, string> = { MIMALLOC_PURGE_DELAY: "0" };
-
 const argv = process.argv;
 const compiled = import.meta.url.includes("/$bunfs/");
 // The command is the first user argument: argv[1] is the script (from source) or the embedded entry (compiled).
@@ -26,5 +18,5 @@ const command = argv[2];
 const env = process.env;
 if (command === "serve" && env.BUN_JSC_forceRAMSize === undefined && env.HINDSIGHT_HEAP_RAM !== "0" && typeof process.execve === "function") {
   const args = compiled ? argv.slice(2) : [...process.execArgv, argv[1]!, ...argv.slice(2)];
-  process.execve(process.execPath, [process.execPath, ...args], { ...MEMORY_ENV, ...env, BUN_JSC_forceRAMSize: String(HEAP_RAM_BYTES) });
+  process.execve(process.execPath, [process.execPath, ...args], { ...env, BUN_JSC_forceRAMSize: String(HEAP_RAM_BYTES) });
 }
