@@ -2,21 +2,18 @@
 // deletes and refusals each leave one structured line; secrets never do.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
+import { StderrCapture } from "./support/stderr.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 let s: TestServer;
-let lines: string[] = [];
-const realWrite = process.stderr.write.bind(process.stderr);
+const stderr = new StderrCapture();
 
 beforeAll(async () => {
   s = await startTestServer({ config: { authMode: "token" } });
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(String(chunk));
-    return (realWrite as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stderr.write;
+  stderr.start();
 });
 afterAll(async () => {
-  process.stderr.write = realWrite;
+  stderr.stop();
   await s.close();
 });
 
@@ -25,17 +22,12 @@ const md = (secret: string | null) => {
   if (secret !== null) m.set("authorization", `Bearer ${secret}`);
   return m;
 };
-const audits = () =>
-  lines
-    .join("")
-    .split("\n")
-    .filter((l) => l.includes('"msg":"audit"'))
-    .map((l) => JSON.parse(l) as Record<string, string>);
+const audits = () => stderr.logLines("audit");
 
 test("writes, deletes and refusals are audited with identity, method, resource, outcome; reads and secrets are not", async () => {
   const writer = s.app.tokens!.create("uploader", "writer", null);
   const viewer = s.app.tokens!.create("reader", "viewer", null);
-  lines = [];
+  stderr.clear();
   await s.client.createResult({ parent: "audit", result: { name: "audit/results/a" } }, { metadata: md(writer) });
   await s.client.getResult({ name: "audit/results/a" }, { metadata: md(viewer) });
   await s.client.deleteResult({ name: "audit/results/a" }, { metadata: md(viewer) }).catch(() => {});
@@ -48,6 +40,6 @@ test("writes, deletes and refusals are audited with identity, method, resource, 
     { identity: "-", method: "GetResult", resource: "audit/results/a", outcome: "denied", code: "unauthenticated" },
     { identity: "uploader", method: "CreateResult", resource: "audit", outcome: "already_exists", code: undefined },
   ]);
-  const all = lines.join("");
+  const all = stderr.text;
   for (const secret of [writer, viewer]) expect(all).not.toContain(secret.slice(4));
 });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { Code, grpcError } from "./support/grpc-client.ts";
+import { StderrCapture } from "./support/stderr.ts";
 import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
 import { NS_A, RESULTS_GROUP, startKubeAuthCluster, tokenOf, type KubeAuthCluster } from "./support/kube-auth.ts";
 import { writeKubeconfig } from "./support/kubeconfig.ts";
@@ -13,21 +14,17 @@ const API = "/apis/results.tekton.dev/v1alpha2/";
 let dir: string;
 let cluster: KubeAuthCluster;
 let s: TestServer;
-let lines: string[] = [];
-const realWrite = process.stderr.write.bind(process.stderr);
+const stderr = new StderrCapture();
 
 beforeAll(async () => {
   dir = tempDir();
   cluster = await startKubeAuthCluster(dir);
   s = await startTestServer({ config: { authMode: "kubernetes", authKubeconfig: cluster.kubeconfig, authCacheTtlMs: 60_000, authImpersonation: true } });
   await s.client.createResult({ parent: NS_A, result: { name: `${NS_A}/results/r` } }, { metadata: md("admin") });
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(String(chunk));
-    return (realWrite as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stderr.write;
+  stderr.start();
 });
 afterAll(async () => {
-  process.stderr.write = realWrite;
+  stderr.stop();
   await s.close();
   await cluster.kube.stop();
 });
@@ -38,12 +35,7 @@ function md(user: string, impersonate: Array<[string, string]> = []) {
   for (const [k, v] of impersonate) m.add(k, v);
   return m;
 }
-const audits = () =>
-  lines
-    .join("")
-    .split("\n")
-    .filter((l) => l.includes('"msg":"audit"'))
-    .map((l) => JSON.parse(l) as Record<string, string>);
+const audits = () => stderr.logLines("audit");
 /** Whether an audit line has every field of `want`. */
 const audited = (want: Record<string, string>) => audits().some((a) => Object.entries(want).every(([k, v]) => a[k] === v));
 const getResult = (m: grpc.Metadata) => s.client.getResult({ name: `${NS_A}/results/r` }, { metadata: m });
@@ -51,7 +43,7 @@ const getResult = (m: grpc.Metadata) => s.client.getResult({ name: `${NS_A}/resu
 describe("the API server cannot be asked", () => {
   test("TokenReview answered 503: UNAVAILABLE on gRPC and REST, audited; the next call goes through", async () => {
     cluster.addUser("probe-outage-1");
-    lines = [];
+    stderr.clear();
     cluster.kube.failNext(1, 503, /tokenreviews/);
     const e = await grpcError(getResult(md("probe-outage-1")));
     expect(e.code).toBe(Code.UNAVAILABLE);
@@ -65,12 +57,12 @@ describe("the API server cannot be asked", () => {
     const r = await fetch(`${s.http}${API}parents/${NS_A}/results/r`, { headers: { authorization: `Bearer ${tokenOf("probe-outage-2")}` } });
     expect(r.status).toBe(503);
     expect(((await r.json()) as { code: number }).code).toBe(Code.UNAVAILABLE);
-    expect(lines.join("")).not.toContain(tokenOf("probe-outage-2"));
+    expect(stderr.text).not.toContain(tokenOf("probe-outage-2"));
   });
 
   test("SubjectAccessReview failing: UNAVAILABLE, audited under the authenticated user", async () => {
     cluster.addUser("probe-outage-3");
-    lines = [];
+    stderr.clear();
     cluster.kube.failNext(1, 502, /subjectaccessreviews/);
     expect((await grpcError(getResult(md("probe-outage-3")))).code).toBe(Code.UNAVAILABLE);
     expect(audited({ identity: "probe-outage-3", outcome: "denied", code: "unavailable" })).toBe(true);
@@ -110,7 +102,7 @@ describe("the API server cannot be asked", () => {
 describe("impersonation", () => {
   test("allowed: the impersonated user's permissions apply, after a review of the impersonation for the real user", async () => {
     cluster.kube.accessReviews.length = 0;
-    lines = [];
+    stderr.clear();
     const got = await getResult(md("boss", [["impersonate-user", "reader"]]));
     expect(got.name).toBe(`${NS_A}/results/r`);
     expect(cluster.kube.accessReviews).toEqual([

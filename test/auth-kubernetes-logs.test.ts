@@ -4,14 +4,13 @@
 // (logs get/list/update/delete; UpdateLog also records/update, as upstream's
 // internal UpdateRecord checks it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as grpc from "@grpc/grpc-js";
 import { Logs } from "../src/gen/api_pb.ts";
 import { Logs as LogsV1alpha3 } from "../src/gen/log_pb.ts";
 import { Code, grpcError, makeClient, type Client } from "./support/grpc-client.ts";
 import { getLog, updateLog } from "./support/log-client.ts";
 import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
 import { NS_A, NS_B, RESULTS_GROUP, startKubeAuthCluster, tokenOf, type KubeAuthCluster } from "./support/kube-auth.ts";
-import { json } from "./support/wire.ts";
+import { authHeaders, authMetadata, makeLogFixture } from "./support/log-fixture.ts";
 
 let cluster: KubeAuthCluster;
 let s: TestServer;
@@ -34,35 +33,11 @@ afterAll(async () => {
 type Caller = "none" | "unknown" | "reader" | "editor" | "admin";
 const CALLERS: Caller[] = ["none", "unknown", "reader", "editor", "admin"];
 const auth = (c: string): string | null => (c === "none" ? null : c === "unknown" ? "Bearer no-such-token" : `Bearer ${tokenOf(c)}`);
-const md = (c: string) => {
-  const m = new grpc.Metadata();
-  const h = auth(c);
-  if (h !== null) m.set("authorization", h);
-  return m;
-};
-const headers = (c: string): Record<string, string> => {
-  const h = auth(c);
-  return h === null ? {} : { authorization: h };
-};
+const md = (c: string) => authMetadata(auth(c));
+const headers = (c: string) => authHeaders(auth(c));
+/** A Result with an uploaded log and a captured container, made by the admin. */
+const fixture = (parent = NS_A) => makeLogFixture(s, logs.raw, parent, md("admin"));
 
-let seq = 0;
-/** A Result with a Log record holding "hello\n" and a captured container (for the Dashboard route), made by the admin. */
-async function fixture(parent = NS_A) {
-  const result = `${parent}/results/l${++seq}`;
-  await s.client.createResult({ parent, result: { name: result } }, { metadata: md("admin") });
-  const logRecord = async (id: string) => {
-    const doc = { kind: "Log", apiVersion: "results.tekton.dev/v1alpha3", metadata: { name: id, namespace: parent, uid: id }, spec: { resource: { kind: "TaskRun", namespace: parent, name: id, uid: crypto.randomUUID() }, type: "File" } };
-    return s.client.createRecord({ parent: result, record: { name: `${result}/records/${id}`, data: { type: "results.tekton.dev/v1alpha3.Log", value: json(doc) } } }, { metadata: md("admin") });
-  };
-  const id = `log-${seq}`;
-  await logRecord(id);
-  await updateLog(logs.raw, [{ name: `${result}/logs/${id}`, data: new TextEncoder().encode("hello\n") }], { metadata: md("admin") });
-  const pod = `pod-${seq}`;
-  const captured = await logRecord(`cap-${seq}`);
-  const [part] = await s.app.logs.captureParts(captured.uid, [{ idx: 0, staging: false, label: "step-build", source: { namespace: parent, pod, container: "step-build" } }]);
-  await s.app.logs.appendCaptured(part!.id, new TextEncoder().encode("captured\n"), { done: true });
-  return { result, id, log: `${result}/logs/${id}`, pod, capture: `${result}/logs/cap-${seq}` };
-}
 
 /** Expected refusal in ns-a (null: allowed). */
 function refusal(c: Caller, verb: "get" | "list" | "update" | "delete"): number | null {

@@ -3,13 +3,12 @@
 // Results: a real server in auth mode `token`, a real SQLite file, each call
 // under each kind of credential.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as grpc from "@grpc/grpc-js";
 import { Logs } from "../src/gen/api_pb.ts";
 import { Logs as LogsV1alpha3 } from "../src/gen/log_pb.ts";
 import { Code, grpcError, makeClient, type Client } from "./support/grpc-client.ts";
 import { getLog, updateLog } from "./support/log-client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
-import { json } from "./support/wire.ts";
+import { authHeaders, authMetadata, makeLogFixture } from "./support/log-fixture.ts";
 
 let s: TestServer;
 let logs: Client<typeof Logs>;
@@ -36,36 +35,11 @@ afterAll(async () => {
 });
 
 const auth = (c: Cred): string | null => (c === "none" ? null : c === "wrong" ? "Bearer hst_0000000000000000000000000000000000000000000" : `Bearer ${secret[c]}`);
-const md = (c: Cred) => {
-  const m = new grpc.Metadata();
-  const h = auth(c);
-  if (h !== null) m.set("authorization", h);
-  return m;
-};
-const headers = (c: Cred): Record<string, string> => {
-  const h = auth(c);
-  return h === null ? {} : { authorization: h };
-};
+const md = (c: Cred) => authMetadata(auth(c));
+const headers = (c: Cred) => authHeaders(auth(c));
+/** A Result with an uploaded log and a captured container, made by the admin. */
+const fixture = (parent = NS) => makeLogFixture(s, logs.raw, parent, md("admin"));
 
-let seq = 0;
-/** A Result with a Log record holding "hello\n" (uploaded by the admin) and a captured container. */
-async function fixture(parent = NS) {
-  const result = `${parent}/results/r${++seq}`;
-  await s.client.createResult({ parent, result: { name: result } }, { metadata: md("admin") });
-  const logRecord = async (id: string) => {
-    const doc = { kind: "Log", apiVersion: "results.tekton.dev/v1alpha3", metadata: { name: id, namespace: parent, uid: id }, spec: { resource: { kind: "TaskRun", namespace: parent, name: id, uid: crypto.randomUUID() }, type: "File" } };
-    return s.client.createRecord({ parent: result, record: { name: `${result}/records/${id}`, data: { type: "results.tekton.dev/v1alpha3.Log", value: json(doc) } } }, { metadata: md("admin") });
-  };
-  const id = `log-${seq}`;
-  const rec = await logRecord(id);
-  await updateLog(logs.raw, [{ name: `${result}/logs/${id}`, data: new TextEncoder().encode("hello\n") }], { metadata: md("admin") });
-  // A captured container (as the watcher stores one) for the Dashboard route.
-  const pod = `pod-${seq}`;
-  const captured = await logRecord(`cap-${seq}`);
-  const [part] = await s.app.logs.captureParts(captured.uid, [{ idx: 0, staging: false, label: "step-build", source: { namespace: parent, pod, container: "step-build" } }]);
-  await s.app.logs.appendCaptured(part!.id, new TextEncoder().encode("captured\n"), { done: true });
-  return { result, id, log: `${result}/logs/${id}`, record: rec.name, pod, capture: `${result}/logs/cap-${seq}` };
-}
 
 const refusal = (c: Cred, action: "read" | "write" | "delete"): number | null => {
   if (c === "none" || c === "wrong") return Code.UNAUTHENTICATED;

@@ -48,19 +48,16 @@ export async function startRestServer(opts: RestServerOptions): Promise<RunningR
   const routes = new WeakMap<Request, string>();
   const metrics = opts.requestMetrics;
   const app = buildRestApp({ ...opts, clientOf: (r) => clients.get(r) ?? "", ...(metrics ? { onRoute: (r: Request, route: string) => routes.set(r, route) } : {}) });
-  const fetch = metrics
-    ? async (req: Request, srv: Server<undefined>) => {
-        const t0 = performance.now();
-        clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
-        const res = await app.fetch(req);
-        const route = routes.get(req);
-        metrics.observe("rest", route ? `${req.method} ${route}` : "other", String(res.status), (performance.now() - t0) / 1000);
-        return res;
-      }
-    : (req: Request, srv: Server<undefined>) => {
-        clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
-        return app.fetch(req);
-      };
+  const fetch = async (req: Request, srv: Server<undefined>) => {
+    const t0 = performance.now();
+    clients.set(req, clientHost(srv.requestIP(req)?.address ?? ""));
+    const res = await app.fetch(req);
+    if (metrics) {
+      const route = routes.get(req);
+      metrics.observe("rest", route ? `${req.method} ${route}` : "other", String(res.status), (performance.now() - t0) / 1000);
+    }
+    return res;
+  };
   const { hostname, port } = splitListen(opts.listen);
   const tls = opts.tls;
   const serve = (p: number): Server<undefined> =>
