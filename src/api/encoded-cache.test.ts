@@ -71,3 +71,25 @@ test("a page is reused only when made of the same kept entries and the same toke
   for (let i = 0; i < 50; i++) small.page(`k${i}`, [a], "", () => bytes(1500));
   expect(small.bytes).toBeLessThanOrEqual(16 * 1024);
 });
+
+test("records come first: a page only takes room pages free, a new record pushes pages out before records", () => {
+  const c = new EncodedRecordCache(64 * 1024);
+  const kept = Array.from({ length: 6 }, (_, i) => c.keep("json", `u${i}`, "e", bytes(8000)));
+  // 48 KB of records; two 8 KB pages fit beside them, a third pushes the oldest page out, never a record.
+  let builds = 0;
+  const build = () => (builds++, bytes(7000));
+  for (const k of ["p1", "p2", "p3"]) c.page(k, kept, "", build);
+  expect(c.bytes).toBeLessThanOrEqual(64 * 1024);
+  for (let i = 0; i < 6; i++) expect(c.get("json", `u${i}`, "e")).toBeDefined();
+  c.page("p3", kept, "", build);
+  expect(builds).toBe(3); // p3 kept
+  c.page("p1", kept, "", build);
+  expect(builds).toBe(4); // p1 was pushed out by p3
+  // Records filling the budget push every page out first.
+  c.keep("json", "u6", "e", bytes(8000));
+  c.keep("json", "u7", "e", bytes(6000));
+  for (let i = 0; i < 8; i++) expect(c.get("json", `u${i}`, "e")).toBeDefined();
+  c.page("p2", kept, "", build);
+  expect(builds).toBe(5);
+  expect(c.bytes).toBeLessThanOrEqual(64 * 1024);
+});

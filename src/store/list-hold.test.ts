@@ -1,5 +1,6 @@
 // Listing records with a hold: records the caller holds in the listed state
 // come back without their data; everything else is as without a hold.
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,23 +64,63 @@ test("an updated record is asked for with its new etag, a deleted one is not ask
   closeDatabase(db);
 });
 
-test("a filtered list runs on a reader thread and reads whole rows (the hold cannot go there)", async () => {
-  const path = join(dir, "h.db");
+async function withReaders(run: (svc: ResultsService, path: string) => Promise<void>) {
+  const path = join(dir, `h-${Math.random().toString(36).slice(2)}.db`);
   closeDatabase((await seeded(path)).db);
   const readers = await ReaderPool.start(path, { size: 1 });
   const db = openDatabase(path);
-  const svc = new ResultsService(new SqliteStore(db, readers), systemClock, uuidv7Generator(systemClock));
   try {
-    let asked = 0;
-    const page = await svc.listRecords({ ...list, filter: 'data_type == "t"' }, () => {
-      asked++;
-      return "held";
-    });
-    expect(asked).toBe(0);
-    expect(page.items).toHaveLength(5);
-    for (const r of page.items as Array<RecordResource | HeldRecord<string>>) expect("held" in r ? null : r.data?.type).toBe("t");
+    await run(new ResultsService(new SqliteStore(db, readers), systemClock, uuidv7Generator(systemClock)), path);
   } finally {
     await readers.close();
     closeDatabase(db);
+  }
+}
+
+const filtered = { ...list, filter: 'data_type == "t"' };
+
+test("a filtered list (run on a reader thread) asks the hold about the page's keys: held records come back held, only the others are read whole", async () => {
+  await withReaders(async (svc) => {
+    const plain = await svc.listRecords(filtered);
+    expect(plain.items).toHaveLength(5);
+    const asked: string[] = [];
+    const held = await svc.listRecords(filtered, (uid, etag) => {
+      asked.push(`${uid}/${etag}`);
+      return plain.items.findIndex((r) => r.uid === uid) % 2 === 0 ? `kept:${etag}` : undefined;
+    });
+    expect(asked).toEqual((await svc.listRecords({ ...filtered, pageSize: 6 })).items.map((r) => `${r.uid}/${r.etag}`));
+    expect(held.nextPageToken).toBe(plain.nextPageToken);
+    held.items.forEach((r, i) => {
+      if (i % 2 === 0) expect(r).toEqual({ uid: plain.items[i]!.uid, etag: plain.items[i]!.etag, held: `kept:${plain.items[i]!.etag}` });
+      else expect(r).toEqual(plain.items[i]!);
+    });
+  });
+});
+
+test("a record updated or deleted between the keys and the fetch of a filtered list: the page comes from one snapshot instead", async () => {
+  for (const change of ["update", "delete"] as const) {
+    await withReaders(async (svc, path) => {
+      const plain = await svc.listRecords(filtered);
+      const victim = plain.items[1]!;
+      let changed = false;
+      const page = await svc.listRecords(filtered, (uid, etag) => {
+        if (!changed) {
+          // Another connection commits while the list is between its two reads.
+          const other = new Database(path);
+          if (change === "update") other.run("UPDATE records SET etag = 'changed', update_time = update_time + 1 WHERE uid = ?", [victim.uid]);
+          else other.run("DELETE FROM records WHERE uid = ?", [victim.uid]);
+          other.close();
+          changed = true;
+        }
+        // Holds everything but the victim, which must then be fetched.
+        return uid === victim.uid ? undefined : `kept:${etag}`;
+      });
+      expect(changed).toBe(true);
+      // The single-snapshot list reads every record whole, the victim in its new state (or not at all).
+      expect(page.items.every((r) => !("held" in r))).toBe(true);
+      if (change === "update") expect(page.items.find((r) => r.uid === victim.uid)?.etag).toBe("changed");
+      else expect(page.items.some((r) => r.uid === victim.uid)).toBe(false);
+      expect(page.items).toHaveLength(5);
+    });
   }
 });

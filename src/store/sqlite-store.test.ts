@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { compileFilter } from "../core/filter/compile.ts";
 import type { ListQuery } from "../core/store.ts";
 import { openDatabase } from "./db.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import { remembered, SqliteStore } from "./sqlite-store.ts";
 
 test("dense and sparse label values and prefixes list the same records as with no probe at all", async () => {
   const db = openDatabase(":memory:");
@@ -69,4 +69,26 @@ test("parents: every parent holding a Result, once each, in order; none in an em
   }
   expect(await store.parents()).toEqual(["a", "team-a", "team-b", "z_9"]);
   db.close();
+});
+
+test("a density probe's answer is reused for its time to live, per arguments, then asked again", () => {
+  let t = 0;
+  const calls: string[] = [];
+  let answer = false;
+  const probe = remembered(
+    (key: string, value: string) => {
+      calls.push(`${key}=${value}`);
+      return answer;
+    },
+    1000,
+    () => t,
+  );
+  expect(probe("a", "1")).toBe(false);
+  answer = true;
+  t = 999;
+  expect(probe("a", "1")).toBe(false);
+  expect(probe("a", "2")).toBe(true);
+  t = 1000;
+  expect(probe("a", "1")).toBe(true);
+  expect(calls).toEqual(["a=1", "a=2", "a=1"]);
 });
