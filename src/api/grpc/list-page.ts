@@ -9,6 +9,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ListRecordsResponseSchema } from "../../gen/api_pb.ts";
 import { RecordSchema } from "../../gen/resources_pb.ts";
 import type { PageEncoding } from "../results-rpc.ts";
+import { withFrameRoom } from "./framed.ts";
 
 // The tags below are ListRecordsResponse's; fail at start, not with wrong bytes, if the proto changes.
 const layout = ListRecordsResponseSchema.fields.map((f) => `${f.number}:${f.name}`).join(",");
@@ -43,7 +44,7 @@ export const binaryPage: PageEncoding = {
     const token = nextPageToken === "" ? null : utf8.encode(nextPageToken);
     let n = token ? 1 + varintSize(token.byteLength) + token.byteLength : 0;
     for (const r of records) n += 1 + varintSize(r.byteLength) + r.byteLength;
-    const out = Buffer.allocUnsafe(n);
+    const out = withFrameRoom(n);
     let at = 0;
     for (const r of records) {
       out[at++] = RECORDS_TAG;

@@ -25,6 +25,7 @@ import { log } from "../../log.ts";
 import type { Authorizer } from "../../core/auth.ts";
 import type { TlsReloader } from "../../tls/reloader.ts";
 import type { ClientLimiter } from "../../core/client-limit.ts";
+import { framePagesInPlace } from "./framed.ts";
 
 export const RESULTS_SERVICE = "tekton.results.v1alpha2.Results";
 export const LOGS_SERVICE = "tekton.results.v1alpha2.Logs";
@@ -86,6 +87,7 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  if (!framePagesInPlace()) log.warn("grpc-js internals moved: list pages are copied into their gRPC frames (slower, more garbage)");
   const served = new Set<string>();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": opts.maxReceiveBytes,
