@@ -9,15 +9,20 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import * as grpc from "@grpc/grpc-js";
 import { errorTable, toAppError } from "../../core/errors.ts";
 import { log } from "../../log.ts";
+import { RecordSchema, type Record as RecordMsg } from "../../gen/resources_pb.ts";
+import { recordBinary } from "./record-binary.ts";
 
 /**
  * A handler may return its answer already encoded (a Uint8Array: ListRecords
  * from the encoded-record cache); it is sent as it is.
  */
 function serializer(desc: DescMessage) {
+  // Records (CreateRecord, UpdateRecord, GetRecord answers) take the exact-size encoder, framed in place.
+  const isRecord = desc.typeName === RecordSchema.typeName;
   return (msg: unknown): Buffer => {
     if (msg instanceof Uint8Array) return Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
     const m = isMessage(msg, desc) ? msg : create(desc, msg as never);
+    if (isRecord) return recordBinary(m as RecordMsg, true) as Buffer;
     const bytes = toBinary(desc, m);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

@@ -5,11 +5,10 @@
  * entry per record, then field 2 `next_page_token` when not empty), with one
  * copy of each record instead of bufbuild's nested fork/join buffers.
  */
-import { toBinary } from "@bufbuild/protobuf";
 import { ListRecordsResponseSchema } from "../../gen/api_pb.ts";
-import { RecordSchema } from "../../gen/resources_pb.ts";
 import type { PageEncoding } from "../results-rpc.ts";
 import { withFrameRoom } from "./framed.ts";
+import { recordBinary } from "./record-binary.ts";
 
 // The tags below are ListRecordsResponse's; fail at start, not with wrong bytes, if the proto changes.
 const layout = ListRecordsResponseSchema.fields.map((f) => `${f.number}:${f.name}`).join(",");
@@ -39,7 +38,7 @@ function writeVarint(out: Uint8Array, at: number, n: number): number {
 
 export const binaryPage: PageEncoding = {
   name: "binary",
-  record: (r) => toBinary(RecordSchema, r),
+  record: (r) => recordBinary(r),
   page(records, nextPageToken) {
     const token = nextPageToken === "" ? null : utf8.encode(nextPageToken);
     let n = token ? 1 + varintSize(token.byteLength) + token.byteLength : 0;
