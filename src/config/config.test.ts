@@ -65,7 +65,7 @@ test("clusters to watch: --kubeconfig, repeatable --context (comma-separated in 
 });
 
 test("the record cache size: a size, or 0 for none", () => {
-  expect(defaultConfig.recordCacheBytes).toBe(8 * 1024 * 1024);
+  expect(defaultConfig.recordCacheBytes).toBe(6 * 1024 * 1024);
   expect(loadConfig({ "record-cache-size": "64MiB" }, {}).recordCacheBytes).toBe(64 * 1024 * 1024);
   expect(loadConfig({}, { HINDSIGHT_RECORD_CACHE_SIZE: "0" }).recordCacheBytes).toBe(0);
   expect(loadConfig({ "record-cache-size": "0MiB" }, {}).recordCacheBytes).toBe(0);

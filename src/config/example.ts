@@ -59,7 +59,7 @@ clusterDefaults: {}
 #  parent: "{cluster}-{namespace}"
 
 # Memory for records already encoded, which ListRecords answers from; 0 turns it off. (--record-cache-size)
-recordCacheSize: 8MiB
+recordCacheSize: 6MiB
 # Where the Tekton Dashboard's external-logs route is served on the REST port;
 # empty turns it off. (--dashboard-logs-prefix)
 dashboardLogsPrefix: /logs

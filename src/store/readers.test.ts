@@ -79,8 +79,9 @@ test("records jobs fetch whole rows by the keys, in the keys' order", async () =
       kind: "records",
       segments: [{ sql: "SELECT rid, create_time AS sort_key FROM records ORDER BY create_time DESC", values: [] }],
       limit: 5,
-    })) as Array<{ name: string; data: string; sort_key: number }>;
-    expect(got.map((r) => [r.name, r.data, r.sort_key])).toEqual([
+    })) as Array<{ name: string; data: Uint8Array; sort_key: number }>;
+    // Documents come as their UTF-8 JSON bytes.
+    expect(got.map((r) => [r.name, new TextDecoder().decode(r.data), r.sort_key])).toEqual([
       ["n2", '{"k":2}', 2],
       ["n1", '{"k":1}', 1],
     ]);

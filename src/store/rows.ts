@@ -1,5 +1,6 @@
 /** Row <-> resource mapping for the results and records tables. */
 import type { Annotations, RecordResource, ResultResource } from "../core/types.ts";
+import { bytesData } from "../core/validate.ts";
 
 export interface ResultRow {
   uid: string;
@@ -30,11 +31,17 @@ export interface RecordRow {
   update_time: number;
   etag: string;
   type: string | null;
-  data: string | null;
+  /** The document as UTF-8 JSON bytes (see RECORD_COLUMNS). */
+  data: Uint8Array | null;
 }
 
-/** `json(data)` turns the stored JSONB back into text. */
-export const RECORD_COLUMNS = "uid, parent, result_name, name, create_time, update_time, etag, type, json(data) AS data";
+/**
+ * `json(data)` turns the stored JSONB back into text, read as its UTF-8
+ * bytes: every answer sends bytes (protobuf `bytes`, base64 in JSON), so a
+ * 12 KB JavaScript string per record read would only be encoded back to
+ * bytes and left as garbage. The text is decoded only if someone asks.
+ */
+export const RECORD_COLUMNS = "uid, parent, result_name, name, create_time, update_time, etag, type, CAST(json(data) AS BLOB) AS data";
 
 const annotationsOut = (s: string | null): Annotations => (s === null ? {} : (JSON.parse(s) as Annotations));
 export const annotationsIn = (a: Annotations): string | null => (Object.keys(a).length === 0 ? null : JSON.stringify(a));
@@ -90,6 +97,6 @@ export function toRecord(r: RecordRow): RecordResource {
     createTime: r.create_time,
     updateTime: r.update_time,
     etag: r.etag,
-    data: r.data === null ? null : { type: r.type ?? "", value: r.data },
+    data: r.data === null ? null : bytesData(r.type ?? "", r.data),
   };
 }
