@@ -93,3 +93,17 @@ test("records come first: a page only takes room pages free, a new record pushes
   expect(builds).toBe(5);
   expect(c.bytes).toBeLessThanOrEqual(64 * 1024);
 });
+
+test("pages up to a quarter of the budget are kept, records only up to an eighth", () => {
+  const c = new EncodedRecordCache(64 * 1024);
+  const r = c.keep("json", "big", "e", bytes(12 * 1024)); // over 8 KiB: handed back, not kept
+  expect(c.get("json", "big", "e")).toBeUndefined();
+  let builds = 0;
+  const build = () => (builds++, bytes(12 * 1024));
+  c.page("p", [r], "", build);
+  c.page("p", [r], "", build);
+  expect(builds).toBe(1);
+  c.page("huge", [r], "", () => bytes(17 * 1024)); // over 16 KiB: not kept
+  c.page("huge", [r], "", build);
+  expect(builds).toBe(2);
+});
