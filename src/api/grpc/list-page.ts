@@ -9,6 +9,7 @@ import { ListRecordsResponseSchema } from "../../gen/api_pb.ts";
 import type { PageEncoding } from "../results-rpc.ts";
 import { withFrameRoom } from "./framed.ts";
 import { recordBinary } from "./record-binary.ts";
+import { varintSize, writeVarint } from "./varint.ts";
 
 // The tags below are ListRecordsResponse's; fail at start, not with wrong bytes, if the proto changes.
 const layout = ListRecordsResponseSchema.fields.map((f) => `${f.number}:${f.name}`).join(",");
@@ -18,23 +19,6 @@ const RECORDS_TAG = (1 << 3) | 2; // field 1, length-delimited
 const TOKEN_TAG = (2 << 3) | 2; // field 2, length-delimited
 const utf8 = new TextEncoder();
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
-}
 
 export const binaryPage: PageEncoding = {
   name: "binary",

@@ -13,6 +13,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { AnySchema, RecordSchema, type Record as RecordMsg } from "../../gen/resources_pb.ts";
 import { withFrameRoom } from "./framed.ts";
+import { varintSize, writeVarint } from "./varint.ts";
 
 // Fail at start, not with wrong bytes, if the proto changes.
 const layout = (fields: ReadonlyArray<{ number: number; name: string }>) => fields.map((f) => `${f.number}:${f.name}`).join(",");
@@ -22,15 +23,6 @@ if (layout(AnySchema.fields) !== "1:type,2:value") throw new Error(`Any is ${lay
 
 const LEN = 2; // wire type: length-delimited
 const tag = (field: number) => (field << 3) | LEN;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /** A 64-bit varint (int64 and negative int32 take ten bytes), as little-endian 7-bit groups. */
 function varint64Bytes(v: bigint): number[] {
@@ -78,34 +70,30 @@ export function recordBinary(m: RecordMsg, frameRoom = false): Uint8Array {
 
   const out = frameRoom ? withFrameRoom(size) : Buffer.allocUnsafe(size);
   let at = 0;
-  const writeVarint = (n: number) => {
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    out[at++] = n;
+  const varint = (n: number) => {
+    at = writeVarint(out, at, n);
   };
   const writeString = (field: number, s: string) => {
     if (s === "") return;
     out[at++] = tag(field);
-    writeVarint(Buffer.byteLength(s));
+    varint(Buffer.byteLength(s));
     at += out.write(s, at, "utf8");
   };
   const writeMessage = (field: number, body: number[] | null) => {
     if (body === null) return;
     out[at++] = tag(field);
-    writeVarint(body.length);
+    varint(body.length);
     for (const b of body) out[at++] = b;
   };
   writeString(1, m.name);
   writeString(2, m.id);
   if (m.data !== undefined) {
     out[at++] = tag(3);
-    writeVarint(anyBody);
+    varint(anyBody);
     writeString(1, m.data.type);
     if (m.data.value.byteLength > 0) {
       out[at++] = tag(2);
-      writeVarint(m.data.value.byteLength);
+      varint(m.data.value.byteLength);
       out.set(m.data.value, at);
       at += m.data.value.byteLength;
     }
