@@ -43,7 +43,7 @@ export async function run(): Promise<BenchReport> {
         `${fmtMs(q.latDefault.p50)} / ${fmtMs(q.latDefault.p99)}`,
       ]),
       note:
-        `p50/p99/max: a grpc-js client with a 4 MiB HTTP/2 receive window, as grpc-go clients (tkn-results) grow theirs; last column: the same calls, back to back, from a client with grpc-js's default 64 KiB windows, where a page crosses in 10-20 window round trips. ` +
+        `p50/p99/max: a grpc-js client with a 4 MiB HTTP/2 receive window, as grpc-go clients (tkn-results) grow theirs; last column: the same calls from a client with grpc-js's default 64 KiB windows (the two clients call back to back, first one then the other in turn), where a page crosses in 10-20 window round trips. ` +
         `Measured after ${fmtInt(out.warmupCalls)} warm-up calls per client (round-robin like the measured ones); the first ${out.cold.n} calls to the fresh server had p50 ${fmtMs(out.cold.p50)} ms, p99 ${fmtMs(out.cold.p99)} ms (JIT warm-up).`,
     },
     {
