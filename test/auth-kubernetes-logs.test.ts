@@ -10,7 +10,7 @@ import { Code, grpcError, makeClient, type Client } from "./support/grpc-client.
 import { getLog, updateLog } from "./support/log-client.ts";
 import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
 import { NS_A, NS_B, RESULTS_GROUP, startKubeAuthCluster, tokenOf, type KubeAuthCluster } from "./support/kube-auth.ts";
-import { authHeaders, authMetadata, makeLogFixture } from "./support/log-fixture.ts";
+import { authHeaders, authMetadata, checkLogCallsGrpc, checkLogCallsRest, dashboardStatus, makeLogFixture, type LogAccess } from "./support/log-fixture.ts";
 
 let cluster: KubeAuthCluster;
 let s: TestServer;
@@ -45,32 +45,18 @@ function refusal(c: Caller, verb: "get" | "list" | "update" | "delete"): number 
   if (c === "reader" && (verb === "update" || verb === "delete")) return Code.PERMISSION_DENIED;
   return null;
 }
-const HTTP: Record<number, number> = { [Code.UNAUTHENTICATED]: 401, [Code.PERMISSION_DENIED]: 403 };
+const access = (c: Caller): LogAccess => ({
+  get: refusal(c, "get"),
+  list: refusal(c, "list"),
+  update: refusal(c, "update"),
+  delete: refusal(c, "delete"),
+  dashboard: dashboardStatus(refusal(c, "get")),
+});
 
 describe("gRPC", () => {
   for (const c of CALLERS) {
     test(`${c}: GetLog (v1alpha2, v1alpha3), ListLogs, UpdateLog, DeleteLog`, async () => {
-      const f = await fixture();
-      const want = refusal(c, "get");
-      for (const client of [logs.raw, v3.raw]) {
-        const p = getLog(client, f.log, md(c));
-        if (want === null) expect((await p).bytes.toString()).toBe("hello\n");
-        else expect((await grpcError(p)).code).toBe(want);
-      }
-      const list = logs.listLogs({ parent: f.result }, { metadata: md(c) });
-      if (refusal(c, "list") === null) expect((await list).records.map((r) => r.name).sort()).toEqual([f.capture, f.log]);
-      else expect((await grpcError(list)).code).toBe(refusal(c, "list")!);
-
-      const wantWrite = refusal(c, "update");
-      const up = updateLog(logs.raw, [{ name: f.log, data: new TextEncoder().encode("replaced\n") }], { metadata: md(c) });
-      if (wantWrite === null) expect((await up).bytesReceived).toBe(9n);
-      else expect((await grpcError(up)).code).toBe(wantWrite);
-      expect((await getLog(logs.raw, f.log, md("admin"))).bytes.toString()).toBe(wantWrite === null ? "replaced\n" : "hello\n");
-
-      const wantDelete = refusal(c, "delete");
-      const del = logs.deleteLog({ name: f.log }, { metadata: md(c) });
-      if (wantDelete === null) await del;
-      else expect((await grpcError(del)).code).toBe(wantDelete);
+      await checkLogCallsGrpc({ logs, v3 }, await fixture(), md(c), md("admin"), access(c));
     });
   }
 
@@ -116,30 +102,7 @@ describe("gRPC", () => {
 describe("REST", () => {
   for (const c of CALLERS) {
     test(`${c}: GET log (v1alpha2, v1alpha3 routes), ListLogs, DELETE log, Dashboard route`, async () => {
-      const f = await fixture();
-      const [parent, , result] = f.result.split("/");
-      for (const [path, verb] of [
-        [`/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`, "get"],
-        [`/apis/results.tekton.dev/v1alpha3/parents/${parent}/results/${result}/logs/${f.id}`, "get"],
-        [`/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs`, "list"],
-      ] as const) {
-        const want = refusal(c, verb);
-        const r = await fetch(`${s.http}${path}`, { headers: headers(c) });
-        expect([path, r.status]).toEqual([path, want === null ? 200 : HTTP[want]!]);
-        const body = await r.text();
-        if (want === null && verb === "get") expect(body).toBe("hello\n");
-        if (want !== null) expect(JSON.parse(body).code).toBe(want);
-      }
-      const dash = await fetch(`${s.http}/logs/${parent}/${f.pod}/step-build`, { headers: headers(c) });
-      const want = refusal(c, "get");
-      expect(dash.status).toBe(want === null ? 200 : HTTP[want]!);
-      if (want === null) expect(await dash.text()).toBe("captured\n");
-      else await dash.text();
-
-      const wantDelete = refusal(c, "delete");
-      const del = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`, { method: "DELETE", headers: headers(c) });
-      expect(del.status).toBe(wantDelete === null ? 200 : HTTP[wantDelete]!);
-      await del.text();
+      await checkLogCallsRest(s, await fixture(), headers(c), access(c));
     });
   }
 

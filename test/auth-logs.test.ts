@@ -8,7 +8,7 @@ import { Logs as LogsV1alpha3 } from "../src/gen/log_pb.ts";
 import { Code, grpcError, makeClient, type Client } from "./support/grpc-client.ts";
 import { getLog, updateLog } from "./support/log-client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
-import { authHeaders, authMetadata, makeLogFixture } from "./support/log-fixture.ts";
+import { authHeaders, authMetadata, checkLogCallsGrpc, checkLogCallsRest, dashboardStatus, makeLogFixture, type LogAccess } from "./support/log-fixture.ts";
 
 let s: TestServer;
 let logs: Client<typeof Logs>;
@@ -48,36 +48,20 @@ const refusal = (c: Cred, action: "read" | "write" | "delete"): number | null =>
   if (c === "writer" && action === "delete") return Code.PERMISSION_DENIED;
   return null;
 };
-const HTTP: Record<number, number> = { [Code.UNAUTHENTICATED]: 401, [Code.PERMISSION_DENIED]: 403 };
+/** What `c` may do in NS. The Dashboard's route answers the scoped token "not found", as for a pod never captured. */
+const access = (c: Cred): LogAccess => ({
+  get: refusal(c, "read"),
+  list: refusal(c, "read"),
+  update: refusal(c, "write"),
+  delete: refusal(c, "delete"),
+  dashboard: c === "scoped" ? 404 : dashboardStatus(refusal(c, "read")),
+});
 const CREDS: Cred[] = ["none", "wrong", "viewer", "writer", "admin", "scoped"];
 
 describe("gRPC", () => {
   for (const c of CREDS) {
     test(`${c}: GetLog (v1alpha2, v1alpha3), ListLogs, UpdateLog, DeleteLog`, async () => {
-      const f = await fixture();
-      const want = refusal(c, "read");
-      for (const client of [logs.raw, v3.raw]) {
-        const p = getLog(client, f.log, md(c));
-        if (want === null) expect((await p).bytes.toString()).toBe("hello\n");
-        else expect((await grpcError(p)).code).toBe(want);
-      }
-      const list = logs.listLogs({ parent: f.result }, { metadata: md(c) });
-      if (want === null) expect((await list).records.map((r) => r.name).sort()).toEqual([f.capture, f.log]);
-      else expect((await grpcError(list)).code).toBe(want);
-
-      const wantWrite = refusal(c, "write");
-      const up = updateLog(logs.raw, [{ name: f.log, data: new TextEncoder().encode("replaced\n") }], { metadata: md(c) });
-      if (wantWrite === null) expect((await up).bytesReceived).toBe(9n);
-      else expect((await grpcError(up)).code).toBe(wantWrite);
-      // A refused upload changed nothing.
-      expect((await getLog(logs.raw, f.log, md("admin"))).bytes.toString()).toBe(wantWrite === null ? "replaced\n" : "hello\n");
-
-      const wantDelete = refusal(c, "delete");
-      const del = logs.deleteLog({ name: f.log }, { metadata: md(c) });
-      if (wantDelete === null) await del;
-      else expect((await grpcError(del)).code).toBe(wantDelete);
-      const after = logs.listLogs({ parent: f.result }, { metadata: md("admin") });
-      expect((await after).records.map((r) => r.name).includes(f.log)).toBe(wantDelete !== null);
+      await checkLogCallsGrpc({ logs, v3 }, await fixture(), md(c), md("admin"), access(c));
     });
   }
 
@@ -108,31 +92,7 @@ describe("gRPC", () => {
 describe("REST", () => {
   for (const c of CREDS) {
     test(`${c}: GET log (v1alpha2, v1alpha3 routes), ListLogs, DELETE log, Dashboard route`, async () => {
-      const f = await fixture();
-      const [parent, , result] = f.result.split("/");
-      const want = refusal(c, "read");
-      for (const path of [
-        `/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`,
-        `/apis/results.tekton.dev/v1alpha3/parents/${parent}/results/${result}/logs/${f.id}`,
-        `/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs`,
-      ]) {
-        const r = await fetch(`${s.http}${path}`, { headers: headers(c) });
-        expect([path, r.status]).toEqual([path, want === null ? 200 : HTTP[want]!]);
-        const body = await r.text();
-        if (want === null && !path.endsWith("/logs")) expect(body).toBe("hello\n");
-        if (want !== null) expect(JSON.parse(body).code).toBe(want);
-      }
-      // The Dashboard's route: the scoped token's answer is "not found", as for a pod never captured.
-      const dash = await fetch(`${s.http}/logs/${parent}/${f.pod}/step-build`, { headers: headers(c) });
-      const dashWant = c === "scoped" ? 404 : want === null ? 200 : HTTP[want]!;
-      expect(dash.status).toBe(dashWant);
-      if (dashWant === 200) expect(await dash.text()).toBe("captured\n");
-      else await dash.text();
-
-      const wantDelete = refusal(c, "delete");
-      const del = await fetch(`${s.http}/apis/results.tekton.dev/v1alpha2/parents/${parent}/results/${result}/logs/${f.id}`, { method: "DELETE", headers: headers(c) });
-      expect(del.status).toBe(wantDelete === null ? 200 : HTTP[wantDelete]!);
-      await del.text();
+      await checkLogCallsRest(s, await fixture(), headers(c), access(c));
     });
   }
 

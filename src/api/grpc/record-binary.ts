@@ -54,18 +54,20 @@ export function recordBinary(m: RecordMsg, frameRoom = false): Uint8Array {
   if (hasUnknown(m) || hasUnknown(m.data) || [m.createdTime, m.updatedTime, m.createTime, m.updateTime].some(hasUnknown)) return toBinary(RecordSchema, m);
   // Field-number order, as toBinary writes them.
   let size = 0;
-  const str = (s: string) => (s === "" ? 0 : 1 + varintSize(Buffer.byteLength(s)) + Buffer.byteLength(s));
+  /** Bytes of a length-delimited field (tag, length, body) whose body is `n` bytes. */
+  const field = (n: number) => 1 + varintSize(n) + n;
+  const str = (s: string) => (s === "" ? 0 : field(Buffer.byteLength(s)));
   const time = (t: Timestamp | undefined) => (t === undefined ? null : timestampBody(t));
   const created = time(m.createdTime);
   const updated = time(m.updatedTime);
   const create = time(m.createTime);
   const update = time(m.updateTime);
-  const msgSize = (body: number[] | null) => (body === null ? 0 : 1 + varintSize(body.length) + body.length);
+  const msgSize = (body: number[] | null) => (body === null ? 0 : field(body.length));
   let anyBody = 0;
   if (m.data !== undefined) {
-    anyBody = str(m.data.type) + (m.data.value.byteLength === 0 ? 0 : 1 + varintSize(m.data.value.byteLength) + m.data.value.byteLength);
+    anyBody = str(m.data.type) + (m.data.value.byteLength === 0 ? 0 : field(m.data.value.byteLength));
   }
-  size += str(m.name) + str(m.id) + (m.data === undefined ? 0 : 1 + varintSize(anyBody) + anyBody) + str(m.etag);
+  size += str(m.name) + str(m.id) + (m.data === undefined ? 0 : field(anyBody)) + str(m.etag);
   size += msgSize(created) + msgSize(updated) + str(m.uid) + msgSize(create) + msgSize(update);
 
   const out = frameRoom ? withFrameRoom(size) : Buffer.allocUnsafe(size);
