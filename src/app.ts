@@ -6,6 +6,7 @@
 import type { Database } from "bun:sqlite";
 import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
 import { logsRpc } from "./api/logs-rpc.ts";
+import { recordCacheMetrics } from "./api/cache-metrics.ts";
 import { EncodedRecordCache } from "./api/encoded-cache.ts";
 import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
@@ -133,6 +134,7 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const requestMetrics = new RequestMetrics(metrics);
   const retention = new RetentionJob(db, cfg, (name) => results.deleteResult(name).then(() => true));
   databaseGauges(metrics, cfg.db, retention);
+  recordCacheMetrics(metrics, cache);
   let grpc: RunningGrpcServer | null = null;
   let rest: RunningRestServer;
   let watcher: Watcher | null = null;

@@ -50,3 +50,25 @@ test("REST requests are counted by route template and HTTP status; unknown paths
   expect(lines.some((l) => l.includes("probe-") || l.includes("no.Such"))).toBe(false);
   // grpc-js answers an unknown method itself (UNIMPLEMENTED) before any interceptor: not counted at all.
 });
+
+test("the encoded-record cache reports its lookups, bytes and budget", async () => {
+  await s.client.createResult({ parent: "c", result: { name: "c/results/r" } });
+  for (const n of ["a", "b"]) {
+    await s.client.createRecord({
+      parent: "c/results/r",
+      record: { name: `c/results/r/records/${n}`, data: { type: "tekton.dev/v1.TaskRun", value: new TextEncoder().encode(`{"n":"${n}"}`) } },
+    });
+  }
+  const before = await scrape();
+  const list = () => s.client.listRecords({ parent: "c/results/r", pageSize: 50 });
+  expect((await list()).records).toHaveLength(2);
+  expect((await list()).records).toHaveLength(2); // the same page again: its records and the page are kept
+  const after = await scrape();
+  const delta = (series: string) => value(after, series) - value(before, series);
+  expect(delta('hindsight_record_cache_lookups_total{kind="record",result="hit"}')).toBeGreaterThanOrEqual(2);
+  expect(delta('hindsight_record_cache_lookups_total{kind="page",result="hit"}')).toBe(1);
+  expect(delta('hindsight_record_cache_lookups_total{kind="page",result="miss"}')).toBe(1);
+  expect(value(after, 'hindsight_record_cache_entries{kind="record"}')).toBeGreaterThanOrEqual(2);
+  expect(value(after, "hindsight_record_cache_bytes")).toBeGreaterThan(0);
+  expect(value(after, "hindsight_record_cache_limit_bytes")).toBe(6 * 1024 * 1024);
+});

@@ -52,8 +52,12 @@ export class EncodedRecordCache {
   private readonly pages = new Map<string, PageEntry>();
   private held = 0;
   private nextId = 1;
+  /** Record lookups answered from the cache, and those that were not. */
   hits = 0;
   misses = 0;
+  /** Pages answered as kept bytes, and pages assembled. */
+  pageHits = 0;
+  pageMisses = 0;
 
   /** `maxBytes` 0 turns the cache off. */
   constructor(readonly maxBytes: number) {}
@@ -103,8 +107,10 @@ export class EncodedRecordCache {
     if (e !== undefined && e.token === token && e.parts.length === parts.length && e.parts.every((id, i) => id === parts[i]!.id)) {
       this.pages.delete(key);
       this.pages.set(key, e);
+      this.pageHits++;
       return e.bytes;
     }
+    this.pageMisses++;
     const bytes = build();
     this.put(this.pages, key, { parts: parts.map((p) => p.id), token, bytes }, this.maxBytes / 4, [this.pages]);
     return bytes;
@@ -141,5 +147,10 @@ export class EncodedRecordCache {
 
   get size(): number {
     return this.records.size + this.pages.size;
+  }
+
+  /** Kept record encodings and kept pages. */
+  get counts(): { records: number; pages: number } {
+    return { records: this.records.size, pages: this.pages.size };
   }
 }
