@@ -8,6 +8,7 @@ import { startGrpcServer, type RunningGrpcServer } from "./api/grpc/server.ts";
 import { logsRpc } from "./api/logs-rpc.ts";
 import { recordCacheMetrics } from "./api/cache-metrics.ts";
 import { EncodedRecordCache } from "./api/encoded-cache.ts";
+import { pageBuffers } from "./api/grpc/page-buffers.ts";
 import { resultsRpc } from "./api/results-rpc.ts";
 import { startRestServer, type RunningRestServer } from "./api/rest/server.ts";
 import { systemClock, uuidv7Generator, type Clock, type IdGenerator } from "./core/clock.ts";
@@ -129,7 +130,8 @@ export async function startApp(cfg: Config, deps: AppDeps = {}): Promise<App> {
   const results = new ResultsService(store, clock, ids);
   const logs = new LogsService(store, clock);
   // Encoded records both transports list from (each in its own encoding).
-  const cache = new EncodedRecordCache(cfg.recordCacheBytes);
+  // Pages dropped by the cache are reused by the gRPC page encoder once sent.
+  const cache = new EncodedRecordCache(cfg.recordCacheBytes, pageBuffers);
   const metrics = new Registry();
   const requestMetrics = new RequestMetrics(metrics);
   const retention = new RetentionJob(db, cfg, (name) => results.deleteResult(name).then(() => true));

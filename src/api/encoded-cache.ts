@@ -59,8 +59,15 @@ export class EncodedRecordCache {
   pageHits = 0;
   pageMisses = 0;
 
-  /** `maxBytes` 0 turns the cache off. */
-  constructor(readonly maxBytes: number) {}
+  /**
+   * `maxBytes` 0 turns the cache off. `pages` hears when a page is kept and
+   * when it is dropped (evicted or replaced), so a page's buffer can be
+   * used again only once nothing can hand it out (grpc/page-buffers.ts).
+   */
+  constructor(
+    readonly maxBytes: number,
+    private readonly pages$: { cached(bytes: Uint8Array, kept: boolean): void } | null = null,
+  ) {}
 
   /** The encoding of the record `uid` in `format` in the state `etag`, if kept. */
   get(format: string, uid: string, etag: string): Kept | undefined {
@@ -128,16 +135,23 @@ export class EncodedRecordCache {
     if (old) {
       map.delete(key);
       this.held -= old.bytes.byteLength + ENTRY_OVERHEAD;
+      this.dropped(map, old);
     }
     map.set(key, entry);
     this.held += size;
+    if ((map as Map<string, unknown>) === this.pages) this.pages$?.cached(entry.bytes, true);
     for (const from of victims) {
       for (const [k, e] of from) {
         if (this.held <= this.maxBytes) return;
         from.delete(k);
         this.held -= e.bytes.byteLength + ENTRY_OVERHEAD;
+        this.dropped(from, e);
       }
     }
+  }
+
+  private dropped(from: Map<string, RecordEntry | PageEntry>, e: RecordEntry | PageEntry): void {
+    if ((from as Map<string, unknown>) === this.pages) this.pages$?.cached(e.bytes, false);
   }
 
   /** Bytes counted against the budget now (entries' bytes plus their overhead). */

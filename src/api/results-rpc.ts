@@ -59,6 +59,12 @@ export interface PageEncoding {
   name: string;
   record(r: RecordMsg): Uint8Array;
   page(records: readonly Uint8Array[], nextPageToken: string): Uint8Array;
+  /**
+   * Called with the page handed to the caller, in the same turn as the
+   * cache handed it out, so the page's buffer is not reused before the
+   * transport has sent it (grpc/page-buffers.ts).
+   */
+  hold?(page: Uint8Array): void;
 }
 
 /** One RPC: its descriptor (request/response types, HTTP rule) and its handler. */
@@ -92,12 +98,14 @@ async function listRecordsEncoded(svc: ResultsService, cache: EncodedRecordCache
   });
   // The scope is part of the key: two callers with different parents never share a page.
   const key = `${enc.name}\u0000${req.parent}\u0000${req.filter}\u0000${req.pageSize}\u0000${req.pageToken}\u0000${req.orderBy}\u0000${scope?.join(",") ?? "*"}`;
-  return cache.page(key, parts, page.nextPageToken, () =>
+  const bytes = cache.page(key, parts, page.nextPageToken, () =>
     enc.page(
       parts.map((p) => p.bytes),
       page.nextPageToken,
     ),
   );
+  enc.hold?.(bytes);
+  return bytes;
 }
 
 /** Parent globs a "-" list is limited to; null = every parent. */

@@ -20,11 +20,17 @@ const roomy = new WeakSet<Uint8Array>();
 
 /** `n` writable bytes with room for the gRPC frame header before them. */
 export function withFrameRoom(n: number): Buffer {
-  const whole = Buffer.allocUnsafe(n + FRAME_HEADER);
-  const body = whole.subarray(FRAME_HEADER);
+  return frameRoomIn(Buffer.allocUnsafe(n + FRAME_HEADER), n);
+}
+
+/** The first `n` bytes after the frame header's room in `whole` (at least n + 5 bytes), as a framable body. */
+export function frameRoomIn(whole: Buffer, n: number): Buffer {
+  const body = whole.subarray(FRAME_HEADER, FRAME_HEADER + n);
   roomy.add(body);
   return body;
 }
+
+export const FRAME_ROOM = FRAME_HEADER;
 
 /** Whether `b` was made by withFrameRoom (for tests). */
 export const hasFrameRoom = (b: Uint8Array) => roomy.has(b);

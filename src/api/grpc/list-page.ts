@@ -7,7 +7,7 @@
  */
 import { ListRecordsResponseSchema } from "../../gen/api_pb.ts";
 import type { PageEncoding } from "../results-rpc.ts";
-import { withFrameRoom } from "./framed.ts";
+import { pageBuffers } from "./page-buffers.ts";
 import { recordBinary } from "./record-binary.ts";
 import { varintSize, writeVarint } from "./varint.ts";
 
@@ -23,11 +23,12 @@ const utf8 = new TextEncoder();
 export const binaryPage: PageEncoding = {
   name: "binary",
   record: (r) => recordBinary(r),
+  hold: (page) => pageBuffers.hold(page),
   page(records, nextPageToken) {
     const token = nextPageToken === "" ? null : utf8.encode(nextPageToken);
     let n = token ? 1 + varintSize(token.byteLength) + token.byteLength : 0;
     for (const r of records) n += 1 + varintSize(r.byteLength) + r.byteLength;
-    const out = withFrameRoom(n);
+    const out = pageBuffers.take(n);
     let at = 0;
     for (const r of records) {
       out[at++] = RECORDS_TAG;

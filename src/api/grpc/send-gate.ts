@@ -15,6 +15,7 @@
  * any other way (cancel, deadline, closed stream).
  */
 import * as grpc from "@grpc/grpc-js";
+import { pageBuffers } from "./page-buffers.ts";
 
 /** Answers at least this large take turns on their connection. */
 export const LARGE_ANSWER_BYTES = 256 * 1024;
@@ -56,6 +57,8 @@ export function largeAnswerTurns(width = LARGE_ANSWERS_AT_ONCE): grpc.ServerInte
     const peer = call.getPeer();
     let holding = false;
     let cancelled = false;
+    // A pooled page this call holds (page-buffers.ts): sent once the status is out, abandoned otherwise.
+    let page: Uint8Array | null = null;
     const release = () => {
       if (!holding) return;
       holding = false;
@@ -69,9 +72,12 @@ export function largeAnswerTurns(width = LARGE_ANSWERS_AT_ONCE): grpc.ServerInte
           onCancel: () => {
             cancelled = true;
             release();
+            if (page) pageBuffers.abandon(page);
+            page = null;
           },
         }),
       sendMessage: (message, next) => {
+        if (message instanceof Uint8Array && pageBuffers.owns(message)) page = message;
         if (!isLarge(message)) return next(message);
         let t = byPeer.get(peer);
         if (!t) byPeer.set(peer, (t = new Turns(width)));
@@ -84,6 +90,8 @@ export function largeAnswerTurns(width = LARGE_ANSWERS_AT_ONCE): grpc.ServerInte
       sendStatus: (status, next) => {
         release();
         next(status);
+        if (page) pageBuffers.sent(page);
+        page = null;
       },
     });
   };
