@@ -13,7 +13,7 @@ describe("page buffers", () => {
     expect(p.owns(b)).toBe(false);
   });
 
-  test("a page sent and not cached gives its buffer to the next page of its size class", () => {
+  test("a page sent and not cached gives its buffer to the next page that fits in it", () => {
     const p = new PageBuffers();
     const a = p.take(N);
     expect(a.byteLength).toBe(N);
@@ -25,6 +25,11 @@ describe("page buffers", () => {
     expect(b.byteLength).toBe(N - 10);
     expect(p.reused).toBe(1);
     expect(p.idleBytes).toBe(0);
+    // A larger page does not fit a smaller buffer; a smaller one does.
+    p.hold(b);
+    p.sent(b);
+    expect(p.take(600 * 1024).buffer).not.toBe(a.buffer);
+    expect(p.take(POOLED_MIN_BYTES).buffer).toBe(a.buffer);
   });
 
   test("a page is not reused while held or cached, nor ever once abandoned", () => {
@@ -47,16 +52,16 @@ describe("page buffers", () => {
     expect(p.take(N).buffer).not.toBe(c.buffer);
   });
 
-  test("idle buffers are bounded by maxFreeBytes, oldest dropped first", () => {
-    const p = new PageBuffers(2 * (N + 64 * 1024));
-    const pages = [p.take(N), p.take(N), p.take(N)];
-    for (const b of pages) {
-      p.hold(b);
-      p.sent(b);
-    }
-    expect(p.idleBytes).toBeLessThanOrEqual(2 * (N + 64 * 1024));
-    expect(p.take(N).buffer).toBe(pages[1]!.buffer);
-    expect(p.take(N).buffer).toBe(pages[2]!.buffer);
-    expect(p.take(N).buffer).not.toBe(pages[0]!.buffer);
+  test("idle buffers are bounded by maxFreeBytes, the smallest dropped first", () => {
+    const p = new PageBuffers(2 * 1024 * 1024);
+    const big = p.take(1024 * 1024 + 1); // a 2 MiB buffer
+    const small = p.take(N); // 512 KiB
+    p.hold(small);
+    p.sent(small);
+    p.hold(big);
+    p.sent(big);
+    expect(p.idleBytes).toBe(2 * 1024 * 1024);
+    // The big one stayed, and now serves a small page.
+    expect(p.take(N).buffer).toBe(big.buffer);
   });
 });

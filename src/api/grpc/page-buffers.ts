@@ -18,15 +18,14 @@
  * drops a page (`cached`). A buffer is free when it is neither held nor
  * cached. A call that ends any other way (cancelled, deadline) `abandon`s its
  * page: that buffer is never used again, and the garbage collector frees it.
- * Free buffers are kept up to `maxFreeBytes`, by size class, so memory held
- * idle stays bounded.
+ * Free buffers (sized in powers of two) are kept up to `maxFreeBytes`, so
+ * memory held idle stays bounded; a buffer's pages the kernel never had to
+ * provide (never written) cost no memory.
  */
 import { FRAME_ROOM, frameRoomIn, withFrameRoom } from "./framed.ts";
 
 /** Pages smaller than this are allocated fresh: the allocator serves them from warm memory. */
 export const POOLED_MIN_BYTES = 256 * 1024;
-/** Buffers are sized in steps of this, so pages of similar size share them. */
-const CLASS_BYTES = 64 * 1024;
 
 interface Slot {
   whole: Buffer;
@@ -43,13 +42,20 @@ export class PageBuffers {
   reused = 0;
   allocated = 0;
 
-  constructor(readonly maxFreeBytes = 3 * 1024 * 1024) {}
+  constructor(readonly maxFreeBytes = 2 * 1024 * 1024) {}
 
   /** `n` writable bytes with frame room, in a free buffer of their size class when there is one. */
   take(n: number): Buffer {
     if (n < POOLED_MIN_BYTES) return withFrameRoom(n);
-    const size = Math.ceil((n + FRAME_ROOM) / CLASS_BYTES) * CLASS_BYTES;
-    const i = this.free.findIndex((b) => b.byteLength === size);
+    // Powers of two: one buffer serves every page up to its size, so a few
+    // buffers cover pages of any mix of sizes.
+    const size = 2 ** Math.ceil(Math.log2(n + FRAME_ROOM));
+    // The smallest free buffer that fits.
+    let i = -1;
+    for (let j = 0; j < this.free.length; j++) {
+      const len = this.free[j]!.byteLength;
+      if (len >= size && (i < 0 || len < this.free[i]!.byteLength)) i = j;
+    }
     let whole: Buffer;
     if (i >= 0) {
       whole = this.free.splice(i, 1)[0]!;
@@ -110,9 +116,11 @@ export class PageBuffers {
     if (s.whole.byteLength > this.maxFreeBytes) return;
     this.free.push(s.whole);
     this.freeBytes += s.whole.byteLength;
+    // Over the bound, the smallest go first: a large buffer serves pages of any size below it.
     while (this.freeBytes > this.maxFreeBytes) {
-      const old = this.free.shift()!;
-      this.freeBytes -= old.byteLength;
+      let k = 0;
+      for (let j = 1; j < this.free.length; j++) if (this.free[j]!.byteLength < this.free[k]!.byteLength) k = j;
+      this.freeBytes -= this.free.splice(k, 1)[0]!.byteLength;
     }
   }
 }
