@@ -107,3 +107,25 @@ test("pages up to a quarter of the budget are kept, records only up to an eighth
   c.page("huge", [r], "", build);
   expect(builds).toBe(2);
 });
+
+test("the page listener hears each page kept and each page dropped (replaced or evicted), never records", () => {
+  const heard: string[] = [];
+  const names = new Map<Uint8Array, string>();
+  // Room for one record and four pages, less a byte: a fifth page evicts one.
+  const c = new EncodedRecordCache(4 * (1000 + 128) + (300 + 128) - 1, { cached: (b, kept) => heard.push(`${names.get(b) ?? "record"}:${kept}`) });
+  const r = c.keep("binary", "u", "e1", new Uint8Array(300));
+  const page = (name: string, key: string, parts = [r]) =>
+    c.page(key, parts, "", () => {
+      const b = new Uint8Array(1000);
+      names.set(b, name);
+      return b;
+    });
+  page("p1", "k1");
+  page("p2", "k2");
+  expect(c.get("binary", "u", "e2")).toBeUndefined(); // another state: the record goes, silently
+  const r2 = c.keep("binary", "u", "e2", new Uint8Array(300));
+  page("p3", "k1", [r2]); // replaces p1 under k1
+  page("p4", "k4", [r2]);
+  page("p5", "k5", [r2]); // over the budget: the oldest page, p2, goes
+  expect(heard).toEqual(["p1:true", "p2:true", "p1:false", "p3:true", "p4:true", "p5:true", "p2:false"]);
+});

@@ -60,13 +60,13 @@ export class EncodedRecordCache {
   pageMisses = 0;
 
   /**
-   * `maxBytes` 0 turns the cache off. `pages` hears when a page is kept and
+   * `maxBytes` 0 turns the cache off. `pageLife` hears when a page is kept and
    * when it is dropped (evicted or replaced), so a page's buffer can be
    * used again only once nothing can hand it out (grpc/page-buffers.ts).
    */
   constructor(
     readonly maxBytes: number,
-    private readonly pages$: { cached(bytes: Uint8Array, kept: boolean): void } | null = null,
+    private readonly pageLife: { cached(bytes: Uint8Array, kept: boolean): void } | null = null,
   ) {}
 
   /** The encoding of the record `uid` in `format` in the state `etag`, if kept. */
@@ -77,13 +77,13 @@ export class EncodedRecordCache {
       this.misses++;
       return undefined;
     }
-    this.records.delete(key);
     if (e.etag !== etag) {
       // Another state of the record (older, or newer than the one being listed): of no use.
-      this.held -= e.bytes.byteLength + ENTRY_OVERHEAD;
+      this.remove(this.records, key, e);
       this.misses++;
       return undefined;
     }
+    this.records.delete(key);
     this.records.set(key, e);
     this.hits++;
     return e;
@@ -132,26 +132,27 @@ export class EncodedRecordCache {
     const size = entry.bytes.byteLength + ENTRY_OVERHEAD;
     if (size > cap) return;
     const old = map.get(key);
-    if (old) {
-      map.delete(key);
-      this.held -= old.bytes.byteLength + ENTRY_OVERHEAD;
-      this.dropped(map, old);
-    }
+    if (old) this.remove(map, key, old);
     map.set(key, entry);
     this.held += size;
-    if ((map as Map<string, unknown>) === this.pages) this.pages$?.cached(entry.bytes, true);
+    if (this.isPages(map)) this.pageLife?.cached(entry.bytes, true);
     for (const from of victims) {
       for (const [k, e] of from) {
         if (this.held <= this.maxBytes) return;
-        from.delete(k);
-        this.held -= e.bytes.byteLength + ENTRY_OVERHEAD;
-        this.dropped(from, e);
+        this.remove(from, k, e);
       }
     }
   }
 
-  private dropped(from: Map<string, RecordEntry | PageEntry>, e: RecordEntry | PageEntry): void {
-    if ((from as Map<string, unknown>) === this.pages) this.pages$?.cached(e.bytes, false);
+  /** Takes `e` out of `from` and the budget; a page's buffer may then be used again. */
+  private remove(from: Map<string, RecordEntry | PageEntry>, key: string, e: RecordEntry | PageEntry): void {
+    from.delete(key);
+    this.held -= e.bytes.byteLength + ENTRY_OVERHEAD;
+    if (this.isPages(from)) this.pageLife?.cached(e.bytes, false);
+  }
+
+  private isPages(map: Map<string, RecordEntry | PageEntry>): boolean {
+    return (map as Map<string, unknown>) === this.pages;
   }
 
   /** Bytes counted against the budget now (entries' bytes plus their overhead). */
@@ -159,12 +160,13 @@ export class EncodedRecordCache {
     return this.held;
   }
 
-  get size(): number {
-    return this.records.size + this.pages.size;
-  }
-
   /** Kept record encodings and kept pages. */
   get counts(): { records: number; pages: number } {
     return { records: this.records.size, pages: this.pages.size };
+  }
+
+  get size(): number {
+    const n = this.counts;
+    return n.records + n.pages;
   }
 }

@@ -15,7 +15,8 @@
  */
 import * as interceptors from "@grpc/grpc-js/build/src/server-interceptors.js";
 
-const FRAME_HEADER = 5;
+/** Bytes of the gRPC frame header (compressed flag, 4-byte length). */
+export const FRAME_HEADER = 5;
 const roomy = new WeakSet<Uint8Array>();
 
 /** `n` writable bytes with room for the gRPC frame header before them. */
@@ -29,8 +30,6 @@ export function frameRoomIn(whole: Buffer, n: number): Buffer {
   roomy.add(body);
   return body;
 }
-
-export const FRAME_ROOM = FRAME_HEADER;
 
 /** Whether `b` was made by withFrameRoom (for tests). */
 export const hasFrameRoom = (b: Uint8Array) => roomy.has(b);

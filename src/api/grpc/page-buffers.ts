@@ -22,7 +22,7 @@
  * memory held idle stays bounded; a buffer's pages the kernel never had to
  * provide (never written) cost no memory.
  */
-import { FRAME_ROOM, frameRoomIn, withFrameRoom } from "./framed.ts";
+import { FRAME_HEADER, frameRoomIn, withFrameRoom } from "./framed.ts";
 
 /** Pages smaller than this are allocated fresh: the allocator serves them from warm memory. */
 export const POOLED_MIN_BYTES = 256 * 1024;
@@ -38,9 +38,8 @@ export class PageBuffers {
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
   private readonly slots = new WeakMap<Uint8Array, Slot>();
-  /** Buffers used again, and buffers allocated; for tests and figures. */
+  /** Buffers used again (for tests and figures). */
   reused = 0;
-  allocated = 0;
 
   constructor(readonly maxFreeBytes = 2 * 1024 * 1024) {}
 
@@ -49,7 +48,7 @@ export class PageBuffers {
     if (n < POOLED_MIN_BYTES) return withFrameRoom(n);
     // Powers of two: one buffer serves every page up to its size, so a few
     // buffers cover pages of any mix of sizes.
-    const size = 2 ** Math.ceil(Math.log2(n + FRAME_ROOM));
+    const size = 2 ** Math.ceil(Math.log2(n + FRAME_HEADER));
     // The smallest free buffer that fits.
     let i = -1;
     for (let j = 0; j < this.free.length; j++) {
@@ -63,7 +62,6 @@ export class PageBuffers {
       this.reused++;
     } else {
       whole = Buffer.allocUnsafe(size);
-      this.allocated++;
     }
     const body = frameRoomIn(whole, n);
     this.slots.set(body, { whole, holds: 0, cached: false, abandoned: false });
