@@ -38,7 +38,7 @@ describe("install.sh", () => {
     const unit = readFileSync(join(p.UNITDIR, "hindsight.service"), "utf8");
     expect(unit).toContain(`ExecStart=${p.BINDIR}/hindsight serve`);
     expect(unit).toContain(`ExecStartPost=${p.BINDIR}/hindsight ready --timeout 30s`);
-    for (const line of ["DynamicUser=yes", "StateDirectory=hindsight", "ProtectSystem=strict", "NoNewPrivileges=yes", "Restart=on-failure", "ProtectHome=yes", "PrivateTmp=yes", "CapabilityBoundingSet=", "Environment=BUN_JSC_forceRAMSize=1073741824"]) {
+    for (const line of ["DynamicUser=yes", "StateDirectory=hindsight", "ProtectSystem=strict", "NoNewPrivileges=yes", "Restart=on-failure", "ProtectHome=yes", "PrivateTmp=yes", "CapabilityBoundingSet=", "Environment=BUN_JSC_forceRAMSize=1073741824", "Environment=MIMALLOC_PURGE_DELAY=1000"]) {
       expect(unit).toContain(`\n${line}\n`);
     }
     const config = join(p.CONFDIR, "config.yaml");

@@ -526,21 +526,31 @@ describe("kill -9 durability", () => {
 // ---- command line ----------------------------------------------------------
 
 describe("bounded heap", () => {
-  test("serve re-executes itself with BUN_JSC_forceRAMSize, keeping its PID; an operator's own value is kept", async () => {
+  test("serve re-executes itself with BUN_JSC_forceRAMSize and MIMALLOC_PURGE_DELAY, keeping its PID; an operator's own values are kept", async () => {
     const environ = (pid: number) => dec.decode(readFileSync(`/proc/${pid}/environ`)).split("\0");
     const a = await startHindsight({ db: join(newDir(), "heap.db") });
     try {
       // The PID we spawned is the one serving: execve replaced the image in place.
       expect(environ(a.proc.pid)).toContain(`BUN_JSC_forceRAMSize=${1024 * 1024 * 1024}`);
+      expect(environ(a.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=1000");
       expect((await a.client().listResults({ parent: "-" })).results).toEqual([]);
     } finally {
       expect((await a.stop("SIGTERM")).code).toBe(0);
     }
+    // One variable set by the operator: the other is still added, theirs kept.
     const b = await startHindsight({ db: join(newDir(), "heap2.db"), env: { BUN_JSC_forceRAMSize: "536870912" } });
     try {
       expect(environ(b.proc.pid)).toContain("BUN_JSC_forceRAMSize=536870912");
+      expect(environ(b.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=1000");
     } finally {
       expect((await b.stop("SIGTERM")).code).toBe(0);
+    }
+    const c = await startHindsight({ db: join(newDir(), "heap3.db"), env: { MIMALLOC_PURGE_DELAY: "10", HINDSIGHT_HEAP_RAM: "0" } });
+    try {
+      expect(environ(c.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=10");
+      expect(environ(c.proc.pid).some((v) => v.startsWith("BUN_JSC_forceRAMSize="))).toBe(false);
+    } finally {
+      expect((await c.stop("SIGTERM")).code).toBe(0);
     }
   });
 });
