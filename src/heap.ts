@@ -21,10 +21,10 @@
  *   not higher. An operator's value (10 is mimalloc's default) is kept.
  */
 export const HEAP_RAM_BYTES = 1024 * 1024 * 1024;
-export const PURGE_DELAY_MS = 1000;
+const PURGE_DELAY_MS = 1000;
 
 /** The variables `serve` adds to an environment that lacks them (empty: nothing to add). */
-export function serveEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+function serveEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const add: Record<string, string> = {};
   if (env.BUN_JSC_forceRAMSize === undefined && env.HINDSIGHT_HEAP_RAM !== "0") add.BUN_JSC_forceRAMSize = String(HEAP_RAM_BYTES);
   if (env.MIMALLOC_PURGE_DELAY === undefined) add.MIMALLOC_PURGE_DELAY = String(PURGE_DELAY_MS);

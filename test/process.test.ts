@@ -528,29 +528,22 @@ describe("kill -9 durability", () => {
 describe("bounded heap", () => {
   test("serve re-executes itself with BUN_JSC_forceRAMSize and MIMALLOC_PURGE_DELAY, keeping its PID; an operator's own values are kept", async () => {
     const environ = (pid: number) => dec.decode(readFileSync(`/proc/${pid}/environ`)).split("\0");
-    const a = await startHindsight({ db: join(newDir(), "heap.db") });
-    try {
-      // The PID we spawned is the one serving: execve replaced the image in place.
-      expect(environ(a.proc.pid)).toContain(`BUN_JSC_forceRAMSize=${1024 * 1024 * 1024}`);
-      expect(environ(a.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=1000");
-      expect((await a.client().listResults({ parent: "-" })).results).toEqual([]);
-    } finally {
-      expect((await a.stop("SIGTERM")).code).toBe(0);
-    }
-    // One variable set by the operator: the other is still added, theirs kept.
-    const b = await startHindsight({ db: join(newDir(), "heap2.db"), env: { BUN_JSC_forceRAMSize: "536870912" } });
-    try {
-      expect(environ(b.proc.pid)).toContain("BUN_JSC_forceRAMSize=536870912");
-      expect(environ(b.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=1000");
-    } finally {
-      expect((await b.stop("SIGTERM")).code).toBe(0);
-    }
-    const c = await startHindsight({ db: join(newDir(), "heap3.db"), env: { MIMALLOC_PURGE_DELAY: "10", HINDSIGHT_HEAP_RAM: "0" } });
-    try {
-      expect(environ(c.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=10");
-      expect(environ(c.proc.pid).some((v) => v.startsWith("BUN_JSC_forceRAMSize="))).toBe(false);
-    } finally {
-      expect((await c.stop("SIGTERM")).code).toBe(0);
+    const cases: Array<{ env?: Record<string, string>; has: string[]; lacks?: string }> = [
+      { has: [`BUN_JSC_forceRAMSize=${1024 * 1024 * 1024}`, "MIMALLOC_PURGE_DELAY=1000"] },
+      // One variable set by the operator: the other is still added, theirs kept.
+      { env: { BUN_JSC_forceRAMSize: "536870912" }, has: ["BUN_JSC_forceRAMSize=536870912", "MIMALLOC_PURGE_DELAY=1000"] },
+      { env: { MIMALLOC_PURGE_DELAY: "10", HINDSIGHT_HEAP_RAM: "0" }, has: ["MIMALLOC_PURGE_DELAY=10"], lacks: "BUN_JSC_forceRAMSize=" },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const h = await startHindsight({ db: join(newDir(), `heap${i}.db`), env: c.env });
+      try {
+        // The PID we spawned is the one serving: execve replaced the image in place.
+        for (const v of c.has) expect(environ(h.proc.pid)).toContain(v);
+        if (c.lacks) expect(environ(h.proc.pid).some((v) => v.startsWith(c.lacks!))).toBe(false);
+        expect((await h.client().listResults({ parent: "-" })).results).toEqual([]);
+      } finally {
+        expect((await h.stop("SIGTERM")).code).toBe(0);
+      }
     }
   });
 });

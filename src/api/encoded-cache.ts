@@ -166,7 +166,6 @@ export class EncodedRecordCache {
   }
 
   get size(): number {
-    const n = this.counts;
-    return n.records + n.pages;
+    return this.records.size + this.pages.size;
   }
 }

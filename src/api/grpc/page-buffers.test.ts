@@ -64,4 +64,17 @@ describe("page buffers", () => {
     // The big one stayed, and now serves a small page.
     expect(p.take(N).buffer).toBe(big.buffer);
   });
+
+  test("a page takes the smallest free buffer it fits in", () => {
+    const p = new PageBuffers(4 * 1024 * 1024);
+    const big = p.take(1024 * 1024 - 100); // a 1 MiB buffer
+    const small = p.take(N); // 512 KiB
+    for (const b of [big, small]) {
+      p.hold(b);
+      p.sent(b);
+    }
+    expect(p.take(N).buffer).toBe(small.buffer);
+    expect(p.take(600 * 1024).buffer).toBe(big.buffer);
+    expect(p.idleBytes).toBe(0);
+  });
 });

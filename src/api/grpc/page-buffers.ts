@@ -35,6 +35,7 @@ interface Slot {
 }
 
 export class PageBuffers {
+  /** Free buffers, smallest first. */
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
   private readonly slots = new WeakMap<Uint8Array, Slot>();
@@ -49,12 +50,8 @@ export class PageBuffers {
     // Powers of two: one buffer serves every page up to its size, so a few
     // buffers cover pages of any mix of sizes.
     const size = 2 ** Math.ceil(Math.log2(n + FRAME_HEADER));
-    // The smallest free buffer that fits.
-    let i = -1;
-    for (let j = 0; j < this.free.length; j++) {
-      const len = this.free[j]!.byteLength;
-      if (len >= size && (i < 0 || len < this.free[i]!.byteLength)) i = j;
-    }
+    // The smallest free buffer that fits (`free` is kept smallest first).
+    const i = this.free.findIndex((b) => b.byteLength >= size);
     let whole: Buffer;
     if (i >= 0) {
       whole = this.free.splice(i, 1)[0]!;
@@ -112,14 +109,11 @@ export class PageBuffers {
     if (s.holds > 0 || s.cached || s.abandoned) return;
     this.slots.delete(body);
     if (s.whole.byteLength > this.maxFreeBytes) return;
-    this.free.push(s.whole);
+    const at = this.free.findIndex((b) => b.byteLength >= s.whole.byteLength);
+    this.free.splice(at < 0 ? this.free.length : at, 0, s.whole);
     this.freeBytes += s.whole.byteLength;
     // Over the bound, the smallest go first: a large buffer serves pages of any size below it.
-    while (this.freeBytes > this.maxFreeBytes) {
-      let k = 0;
-      for (let j = 1; j < this.free.length; j++) if (this.free[j]!.byteLength < this.free[k]!.byteLength) k = j;
-      this.freeBytes -= this.free.splice(k, 1)[0]!.byteLength;
-    }
+    while (this.freeBytes > this.maxFreeBytes) this.freeBytes -= this.free.shift()!.byteLength;
   }
 }
 
