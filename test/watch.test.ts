@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { RecordSummary_Status } from "../src/gen/resources_pb.ts";
 import { SummaryStatus, type RecordResource } from "../src/core/types.ts";
 import type { ClusterSpec } from "../src/watch/config.ts";
+import { KubeClient } from "../src/watch/kube.ts";
 import { lifecycle } from "./support/data.ts";
 import { FakeKube, type FakeKubeOptions, type Obj } from "./support/fake-kube.ts";
 import { apply, makeRng, simGroup, simTaskRun, sleep, testCluster, waitFor, withCondition, type SimRun } from "./support/kube-sim.ts";
@@ -312,6 +313,41 @@ describe("watching", () => {
     const m = e.srv.app.metrics.render();
     expect(Number(/hindsight_watch_restarts_total\{cluster="c1",resource="taskruns"\} (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
     expect(Number(/hindsight_watch_relists_total\{cluster="c1",resource="taskruns"\} (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+
+  // A request that never answers must not hold a stop for the client's
+  // request timeout (60 s), and a list answered after the stop must not go on
+  // to open a watch that nothing would ever close (seen under load in CI).
+  for (const [what, match] of [
+    ["discovery", /^GET \/apis$/],
+    ["a list page", /^GET \/apis\/tekton\.dev\/v1\/taskruns\?(?!.*watch=true)/],
+  ] as const) {
+    test(`a stop while ${what} hangs returns at once; nothing is watched after it`, async () => {
+      const fake = await new FakeKube({ tokens: ["t0ken"], bookmarkIntervalMs: 200 }).start();
+      open.push(() => fake.stop());
+      const release = fake.hold(match);
+      const dir = tempDir("hindsight-watch-");
+      const kc = writeKubeconfig(dir, "kubeconfig", [{ name: "c1", server: fake.url, user: { token: "t0ken" } }]);
+      const srv = await startTestServer({ dir, deps: { clusters: [testCluster("c1", kc)] } });
+      await waitFor(`${what} held`, () => fake.held > 0);
+      const closed = await Promise.race([srv.close().then(() => "closed"), sleep(15_000).then(() => "still waiting")]);
+      expect(closed).toBe("closed");
+      release();
+      await sleep(500); // room for a late answer to start a watch
+      expect(fake.openWatches()).toBe(0);
+    });
+  }
+
+  test("a watch asked for with a signal already aborted ends at once and sends nothing", async () => {
+    const fake = await new FakeKube({ tokens: ["t0ken"], bookmarkIntervalMs: 200 }).start();
+    open.push(() => fake.stop());
+    const kc = writeKubeconfig(tempDir("hindsight-watch-"), "kubeconfig", [{ name: "c1", server: fake.url, user: { token: "t0ken" } }]);
+    const client = new KubeClient({ name: "c1", kubeconfig: kc, context: "c1" });
+    const gvr = { group: "tekton.dev", version: "v1", plural: "taskruns", kind: "TaskRun" };
+    const events = [];
+    for await (const ev of client.watch(gvr, { namespace: null, resourceVersion: "1", timeoutSeconds: 60, idleTimeoutMs: 60_000, signal: AbortSignal.abort() })) events.push(ev);
+    expect(events).toEqual([]);
+    expect(fake.requests.get("watch taskruns")).toBeUndefined();
   });
 
   test("progress survives a restart: the watch resumes from the saved resourceVersion (no list) and catches up", async () => {

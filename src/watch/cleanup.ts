@@ -117,6 +117,8 @@ export class Cleaner {
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Cuts short a sweep's list page on stop. */
+  private readonly cancel = new AbortController();
   private readonly now: () => number;
   /** Runs deleted, for status. */
   deleted = 0;
@@ -144,6 +146,7 @@ export class Cleaner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.cancel.abort();
     if (this.timer) clearInterval(this.timer);
     if (this.sweeper) clearInterval(this.sweeper);
     await this.running;
@@ -322,8 +325,9 @@ export class Cleaner {
           if (this.stopped || this.byUid.size >= MAX_CANDIDATES) return;
           let page;
           try {
-            page = await this.d.client.list(gvr, { namespace: ns, limit: 500, continue: token });
+            page = await this.d.client.list(gvr, { namespace: ns, limit: 500, continue: token, cancel: this.cancel.signal });
           } catch (e) {
+            if (this.stopped) return;
             log.warn("cleanup: sweep failed; next one later", { cluster: this.d.cluster, resource: gvr.plural, error: (e as Error).message });
             break;
           }

@@ -218,7 +218,7 @@ export class ClusterWatcher {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const versions = await this.client.servedVersions(TEKTON);
+        const versions = await this.client.servedVersions(TEKTON, this.abort.signal);
         const runVersion = versions.includes("v1") ? "v1" : versions.includes("v1beta1") ? "v1beta1" : null;
         if (!runVersion) throw new KubeError(this.name, 404, "NotFound", `cluster "${this.name}": the ${TEKTON} API group (Tekton Pipelines) is not served (versions: ${versions.join(", ") || "none"})`, true);
         this.gvrs.set("PipelineRun", { group: TEKTON, version: runVersion, plural: "pipelineruns", kind: "PipelineRun" });
@@ -227,6 +227,7 @@ export class ClusterWatcher {
         if (runVersion !== "v1") log.warn("cluster does not serve tekton.dev/v1; watching v1beta1", { cluster: this.name });
         break;
       } catch (e) {
+        if (this.stopped) break;
         this.bootErrors++;
         this.bootError = e instanceof Error ? e.message : String(e);
         this.bootErrorAt = Date.now();

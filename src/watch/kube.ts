@@ -26,6 +26,7 @@ import {
   ServerConfiguration,
   setHeaderOptions,
   wrapHttpLibrary,
+  type ConfigurationOptions,
   type SecurityAuthentication,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "./mapping.ts";
@@ -275,10 +276,15 @@ export class KubeClient {
     this.tokenCache = null;
   }
 
-  private async send(rc: RequestContext): Promise<ResponseContext> {
+  /**
+   * Sends a request with the client's timeout, cut short by `cancel` too: a
+   * stopping watcher must not wait out a minute-long list page.
+   */
+  private async send(rc: RequestContext, cancel?: AbortSignal): Promise<ResponseContext> {
     const { tls } = await this.auth();
     const body = rc.getBody();
-    const signal = rc.getSignal() ?? AbortSignal.timeout(this.requestTimeoutMs);
+    const signals = [rc.getSignal(), cancel, AbortSignal.timeout(this.requestTimeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     const resp = await fetch(rc.getUrl(), {
       method: rc.getHttpMethod().toString(),
       headers: rc.getHeaders(),
@@ -295,6 +301,11 @@ export class KubeClient {
     });
   }
 
+  /** Per-call options that send through `send` with `cancel` as well as the timeout. */
+  private cancellable(cancel: AbortSignal | undefined): ConfigurationOptions | undefined {
+    return cancel ? { httpApi: wrapHttpLibrary({ send: (rc) => this.send(rc, cancel) }) } : undefined;
+  }
+
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -306,14 +317,14 @@ export class KubeClient {
   }
 
   /** Versions the API group serves (discovery), e.g. ["v1", "v1beta1"]; [] when the group is absent. */
-  async servedVersions(group: string): Promise<string[]> {
-    const list = await this.call(() => this.apis.getAPIVersions());
+  async servedVersions(group: string, cancel?: AbortSignal): Promise<string[]> {
+    const list = await this.call(() => this.apis.getAPIVersions({}, this.cancellable(cancel)));
     const g = list.groups.find((x) => x.name === group);
     return g ? g.versions.map((v) => v.version) : [];
   }
 
-  /** One page of a list. */
-  async list(gvr: Gvr, opts: { namespace: string | null; limit: number; continue: string | null; labelSelector?: string }): Promise<ListPage> {
+  /** One page of a list; `cancel` aborts it (with a KubeError). */
+  async list(gvr: Gvr, opts: { namespace: string | null; limit: number; continue: string | null; labelSelector?: string; cancel?: AbortSignal }): Promise<ListPage> {
     const common = {
       group: gvr.group,
       version: gvr.version,
@@ -323,7 +334,9 @@ export class KubeClient {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
     };
     const body = (await this.call(() =>
-      opts.namespace ? this.custom.listNamespacedCustomObject({ ...common, namespace: opts.namespace }) : this.custom.listClusterCustomObject(common),
+      opts.namespace
+        ? this.custom.listNamespacedCustomObject({ ...common, namespace: opts.namespace }, this.cancellable(opts.cancel))
+        : this.custom.listClusterCustomObject(common, this.cancellable(opts.cancel)),
     )) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
     return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? "", continue: body.metadata?.continue || null };
   }
@@ -473,6 +486,9 @@ export class KubeClient {
    * KubeError for HTTP errors, network errors and idle timeouts.
    */
   async *watch(gvr: Gvr, o: WatchOptions): AsyncGenerator<WatchEvent> {
+    // An abort that came first never fires its listener: without this the
+    // stream would run (bookmarks keep it alive) and a stop would wait forever.
+    if (o.signal.aborted) return;
     const base = o.namespace
       ? `/apis/${gvr.group}/${gvr.version}/namespaces/${encodeURIComponent(o.namespace)}/${gvr.plural}`
       : `/apis/${gvr.group}/${gvr.version}/${gvr.plural}`;

@@ -252,6 +252,7 @@ export class WatchStream {
           this.state = "listing";
           if (this.listToken === null) this.d.metrics.relists.inc(this.labels);
           await this.list(progressed);
+          if (this.stopped) break;
           this.synced = true;
         }
         this.state = "watching";
@@ -298,6 +299,7 @@ export class WatchStream {
         limit: this.d.tuning.pageSize,
         continue: this.listToken,
         labelSelector: this.d.labelSelector ?? undefined,
+        cancel: this.abort.signal,
       });
       progressed();
       this.listRv ??= page.resourceVersion;

@@ -230,6 +230,9 @@ export class FakeKube {
   private stalled: Promise<void> | null = null;
   private unstall: (() => void) | null = null;
   private failures: Array<{ status: number; match?: RegExp }> = [];
+  private holds: Array<{ match: RegExp; released: Promise<void>; release: () => void }> = [];
+  /** Requests waiting on a `hold` now. */
+  held = 0;
   private stopped = false;
   /** Pods and their container logs (follow, timestamps, sinceTime; see fake-pod-logs.ts). */
   readonly pods = new FakePodLogs();
@@ -308,6 +311,7 @@ export class FakeKube {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unstall?.();
+    for (const h of [...this.holds]) h.release();
     for (const w of this.watches) this.closeWatch(w);
     this.pods.closeAll();
     for (const s of this.sockets) s.destroy();
@@ -331,6 +335,26 @@ export class FakeKube {
       this.unstall = null;
       for (const w of this.watches) this.flush(w);
     }
+  }
+
+  /**
+   * New requests matching `match` on "METHOD path?query" hang (nothing sent,
+   * not even headers) until the returned function releases them; everything
+   * else flows. A list page or discovery call that never answers.
+   */
+  hold(match: RegExp): () => void {
+    let resolve!: () => void;
+    const released = new Promise<void>((r) => (resolve = r));
+    const h = {
+      match,
+      released,
+      release: () => {
+        this.holds = this.holds.filter((x) => x !== h);
+        resolve();
+      },
+    };
+    this.holds.push(h);
+    return h.release;
   }
 
   /** The next `n` requests (matching `match` on "METHOD path" if given) fail with `status`. */
@@ -593,6 +617,13 @@ export class FakeKube {
     if (this.stopped) return void res.destroy();
     const url = new URL(req.url ?? "/", "http://x");
     const method = req.method ?? "GET";
+    const hold = this.holds.find((h) => h.match.test(`${method} ${url.pathname}${url.search}`));
+    if (hold) {
+      this.held++;
+      await hold.released;
+      this.held--;
+      if (this.stopped) return void res.destroy();
+    }
     const fi = this.failures.findIndex((f) => !f.match || f.match.test(`${method} ${url.pathname}`));
     if (fi >= 0) {
       const f = this.failures.splice(fi, 1)[0]!;
