@@ -13,7 +13,7 @@
  * growing it again (measured: writer stalls of 50-165 ms with one passive pass
  * and TRUNCATE, 25-45 ms with this). A clean stop still truncates it.
  */
-import { Database } from "bun:sqlite";
+import { Database, type Statement } from "bun:sqlite";
 
 declare const self: Worker;
 
@@ -24,12 +24,22 @@ interface Start {
 }
 
 let db: Database | null = null;
+let stmts: Statement[] = [];
 let timer: ReturnType<typeof setInterval> | null = null;
 
 self.onmessage = (ev: MessageEvent<Start | "stop">) => {
   if (ev.data === "stop") {
     if (timer) clearInterval(timer);
-    db?.close();
+    // Statements finalized, then a strict close: a lazy close with live
+    // statements leaves the connection open, and the server's last close
+    // could then neither truncate nor remove the WAL.
+    for (const s of stmts) s.finalize();
+    stmts = [];
+    try {
+      db?.close(true);
+    } catch {
+      db?.close(false); // something still open: closed once it is released
+    }
     db = null;
     postMessage("stopped");
     return;
@@ -41,6 +51,7 @@ self.onmessage = (ev: MessageEvent<Start | "stop">) => {
   db.run("PRAGMA cache_size = -2048");
   const passive = db.prepare<{ busy: number; log: number; checkpointed: number }, []>("PRAGMA wal_checkpoint(PASSIVE)");
   const restart = db.prepare("PRAGMA wal_checkpoint(RESTART)");
+  stmts = [passive, restart];
   timer = setInterval(() => {
     try {
       const r = passive.get();

@@ -76,3 +76,35 @@ test("started lazily: not while the WAL is small, at once when it passes the thr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The thread's connection must be closed for good when stop() resolves. A
+// lazy close left it to close later, on the thread's teardown, where it
+// checkpointed as if it were the last connection while the server ran its
+// own TRUNCATE: that one then answered busy (13-15 of these 40 stops), and
+// when it was the server's last, the WAL stayed behind.
+test("after stop the thread holds nothing: the server's TRUNCATE right after is never busy (40 starts and stops)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hs-ckpt-"));
+  try {
+    const busy: number[] = [];
+    for (let k = 0; k < 40; k++) {
+      const path = join(dir, `h${k}.db`);
+      const db = openDatabase(path);
+      db.run("PRAGMA wal_autocheckpoint = 0");
+      const ck = new Checkpointer(path, 10, 64);
+      await ck.start();
+      db.run("CREATE TABLE blob (id INTEGER PRIMARY KEY, b BLOB)");
+      const ins = db.prepare("INSERT INTO blob (b) VALUES (randomblob(4000))");
+      db.transaction(() => {
+        for (let i = 0; i < 200; i++) ins.run();
+      })();
+      await ck.stop();
+      const r = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get()!;
+      if (r.busy) busy.push(k);
+      closeDatabase(db);
+      expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0);
+    }
+    expect(busy).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
