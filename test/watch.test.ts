@@ -318,20 +318,25 @@ describe("watching", () => {
   // A request that never answers must not hold a stop for the client's
   // request timeout (60 s), and a list answered after the stop must not go on
   // to open a watch that nothing would ever close (seen under load in CI).
-  for (const [what, match] of [
-    ["discovery", /^GET \/apis$/],
-    ["a list page", /^GET \/apis\/tekton\.dev\/v1\/taskruns\?(?!.*watch=true)/],
+  const cleanup = { cleanup: { gracePeriodMs: 60_000, checkOwner: true, requeueMs: 60_000, labelSelector: null } };
+  for (const [what, match, cluster] of [
+    ["discovery", /^GET \/apis$/, {}],
+    ["a list page", /^GET \/apis\/tekton\.dev\/v1\/taskruns\?(?!.*watch=true)/, {}],
+    // The cleanup sweep lists 500 at a time (the streams 50).
+    ["the cleanup sweep's list page", /^GET \/apis\/tekton\.dev\/v1\/taskruns\?.*limit=500/, cleanup],
   ] as const) {
-    test(`a stop while ${what} hangs returns at once; nothing is watched after it`, async () => {
+    test(`a stop while ${what} hangs returns at once and cancels it; nothing is watched after it`, async () => {
       const fake = await new FakeKube({ tokens: ["t0ken"], bookmarkIntervalMs: 200 }).start();
       open.push(() => fake.stop());
       const release = fake.hold(match);
       const dir = tempDir("hindsight-watch-");
       const kc = writeKubeconfig(dir, "kubeconfig", [{ name: "c1", server: fake.url, user: { token: "t0ken" } }]);
-      const srv = await startTestServer({ dir, deps: { clusters: [testCluster("c1", kc)] } });
+      const srv = await startTestServer({ dir, deps: { clusters: [testCluster("c1", kc, cluster)] } });
       await waitFor(`${what} held`, () => fake.held > 0);
       const closed = await Promise.race([srv.close().then(() => "closed"), sleep(15_000).then(() => "still waiting")]);
       expect(closed).toBe("closed");
+      // The request itself was cancelled, not left to its one-minute timeout.
+      await waitFor(`${what} cancelled`, () => fake.heldCancelled > 0, 10_000);
       release();
       await sleep(500); // room for a late answer to start a watch
       expect(fake.openWatches()).toBe(0);

@@ -233,6 +233,8 @@ export class FakeKube {
   private holds: Array<{ match: RegExp; released: Promise<void>; release: () => void }> = [];
   /** Requests waiting on a `hold` now. */
   held = 0;
+  /** Held requests whose client went away (cancelled, or its connection closed) before the release. */
+  heldCancelled = 0;
   private stopped = false;
   /** Pods and their container logs (follow, timestamps, sinceTime; see fake-pod-logs.ts). */
   readonly pods = new FakePodLogs();
@@ -620,7 +622,10 @@ export class FakeKube {
     const hold = this.holds.find((h) => h.match.test(`${method} ${url.pathname}${url.search}`));
     if (hold) {
       this.held++;
+      const gone = () => this.heldCancelled++;
+      res.once("close", gone);
       await hold.released;
+      res.off("close", gone);
       this.held--;
       if (this.stopped) return void res.destroy();
     }
