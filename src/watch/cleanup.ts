@@ -116,8 +116,7 @@ export class Cleaner {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
-  private stopped = false;
-  /** Cuts short a sweep's list page on stop. */
+  /** Aborted on stop: ends the queue's work and cuts short a sweep's list page. */
   private readonly cancel = new AbortController();
   private readonly now: () => number;
   /** Runs deleted, for status. */
@@ -134,6 +133,10 @@ export class Cleaner {
     this.now = d.now ?? Date.now;
   }
 
+  private get stopped(): boolean {
+    return this.cancel.signal.aborted;
+  }
+
   get enabled(): boolean {
     return this.d.spec.gracePeriodMs !== 0;
   }
@@ -145,7 +148,6 @@ export class Cleaner {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.cancel.abort();
     if (this.timer) clearInterval(this.timer);
     if (this.sweeper) clearInterval(this.sweeper);

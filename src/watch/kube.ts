@@ -283,8 +283,7 @@ export class KubeClient {
   private async send(rc: RequestContext, cancel?: AbortSignal): Promise<ResponseContext> {
     const { tls } = await this.auth();
     const body = rc.getBody();
-    const signals = [rc.getSignal(), cancel, AbortSignal.timeout(this.requestTimeoutMs)].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMs), ...[rc.getSignal(), cancel].filter((s) => s !== undefined)]);
     const resp = await fetch(rc.getUrl(), {
       method: rc.getHttpMethod().toString(),
       headers: rc.getHeaders(),
@@ -486,17 +485,16 @@ export class KubeClient {
    * KubeError for HTTP errors, network errors and idle timeouts.
    */
   async *watch(gvr: Gvr, o: WatchOptions): AsyncGenerator<WatchEvent> {
-    // An abort that came first never fires its listener: without this the
-    // stream would run (bookmarks keep it alive) and a stop would wait forever.
+    // Stopped before it began: end as a stop ends a watch, quietly.
     if (o.signal.aborted) return;
     const base = o.namespace
       ? `/apis/${gvr.group}/${gvr.version}/namespaces/${encodeURIComponent(o.namespace)}/${gvr.plural}`
       : `/apis/${gvr.group}/${gvr.version}/${gvr.plural}`;
     const q = new URLSearchParams({ watch: "true", allowWatchBookmarks: "true", resourceVersion: o.resourceVersion, timeoutSeconds: String(o.timeoutSeconds) });
     if (o.labelSelector) q.set("labelSelector", o.labelSelector);
+    // Ended by the caller's signal, the idle timer, or the consumer leaving (finally).
     const ctl = new AbortController();
-    const onAbort = () => ctl.abort(o.signal.reason);
-    o.signal.addEventListener("abort", onAbort, { once: true });
+    const signal = AbortSignal.any([o.signal, ctl.signal]);
     let idle: ReturnType<typeof setTimeout> | null = null;
     let idleFired = false;
     const arm = () => {
@@ -511,7 +509,7 @@ export class KubeClient {
       let resp: Response;
       try {
         const a = await this.auth();
-        resp = await fetch(`${this.server}${base}?${q}`, { headers: a.headers, signal: ctl.signal, tls: a.tls } as RequestInit);
+        resp = await fetch(`${this.server}${base}?${q}`, { headers: a.headers, signal, tls: a.tls } as RequestInit);
       } catch (e) {
         throw this.streamError(e, idleFired);
       }
@@ -551,7 +549,6 @@ export class KubeClient {
       }
     } finally {
       if (idle) clearTimeout(idle);
-      o.signal.removeEventListener("abort", onAbort);
       ctl.abort();
     }
   }
