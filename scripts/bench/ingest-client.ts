@@ -5,12 +5,15 @@
  *
  *   bun scripts/bench/ingest-client.ts --address 127.0.0.1:PORT --runs 8000 --warmup 200 --pool 1000 --max-seconds 90
  *
+ * `--in-flight`, `--connections` and `--window` vary the load and transport
+ * (lib.ts, transportOptions); the recorded benchmark keeps their defaults.
+ *
  * Prints progress on stderr and one JSON line (LoadResult + latency summaries) on stdout.
  */
 import { Results } from "../../src/gen/api_pb.ts";
 import { makeClient } from "../../test/support/grpc-client.ts";
 import { drive } from "./load.ts";
-import { argMap, buildRunPool, IN_FLIGHT, progress, runAt, summarize } from "./lib.ts";
+import { argMap, buildRunPool, IN_FLIGHT, progress, runAt, summarize, transportOptions } from "./lib.ts";
 
 const a = argMap(process.argv.slice(2));
 const address = a.address!;
@@ -18,7 +21,8 @@ const runs = Number(a.runs ?? 8000);
 const warmup = Number(a.warmup ?? 200);
 const inFlight = Number(a["in-flight"] ?? IN_FLIGHT);
 const pool = buildRunPool(Number(a.seed ?? 1), Number(a.pool ?? 1000));
-const client = makeClient(Results, address);
+const transport = transportOptions(a);
+const clients = Array.from({ length: transport.connections }, () => makeClient(Results, address, transport.channel));
 
 const result = await drive({
   runs,
@@ -27,6 +31,7 @@ const result = await drive({
   maxSeconds: Number(a["max-seconds"] ?? 90),
   onProgress: (n, s) => progress(`ingest: ${n} runs in ${s.toFixed(0)} s (${((n * 5) / s).toFixed(0)} writes/s)`),
   call: (i, k) => {
+    const client = clients[i % clients.length]!;
     const r = runAt(pool, i);
     const resultName = `${r.namespace}/results/${r.result}`;
     const recordName = `${resultName}/records/${r.record}`;
@@ -35,7 +40,7 @@ const result = await drive({
     return client.updateRecord({ record: { name: recordName, data: { type: r.type, value: r.stages[k - 1]! } }, etag: "" });
   },
 });
-client.close();
+for (const c of clients) c.close();
 const summary = Object.fromEntries(Object.entries(result.lat).map(([k, v]) => [k, summarize(v)]));
 const all = summarize(Object.values(result.lat).flat());
 console.log(JSON.stringify({ runs: result.runs, calls: result.calls, errors: result.errors, firstError: result.firstError, seconds: result.seconds, summary, all }));

@@ -301,6 +301,28 @@ export function argMap(argv: string[]): Record<string, string> {
   return m;
 }
 
+/**
+ * The load clients' transport options, for measuring the transport itself
+ * (docs/benchmarks.md, "Where ingest's time goes on the wire"); the recorded
+ * benchmarks keep the defaults: one connection, grpc-js's 64 KiB windows.
+ *   --connections N   spread the calls over N HTTP/2 connections (run i on connection i mod N)
+ *   --window BYTES    the client's HTTP/2 receive window (grpc-node.flow_control_window)
+ */
+export function transportOptions(a: Record<string, string>): { connections: number; channel: Record<string, number> } {
+  const connections = Number(a.connections ?? 1);
+  if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connections: expected a positive integer, got ${a.connections}`);
+  const window = a.window === undefined ? 0 : Number(a.window);
+  if (!Number.isInteger(window) || window < 0) throw new Error(`--window: expected a byte count, got ${a.window}`);
+  return {
+    connections,
+    channel: {
+      // Without it, grpc-js shares one connection between channels with the same options.
+      ...(connections > 1 ? { "grpc.use_local_subchannel_pool": 1 } : {}),
+      ...(window > 0 ? { "grpc-node.flow_control_window": window } : {}),
+    },
+  };
+}
+
 export const progress = (msg: string) => process.stderr.write(`  ${msg}\n`);
 
 /**
