@@ -4,9 +4,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { FRAME_HEADER } from "../src/api/grpc/framed.ts";
 import { CreateResultRequestSchema, GetRecordRequestSchema } from "../src/gen/api_pb.ts";
 import { Code, grpcError } from "./support/grpc-client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { json } from "./support/wire.ts";
 
 let s: TestServer;
 beforeAll(async () => {
@@ -88,9 +90,9 @@ const phase = (lines: string[], method: string, p: string, what: "sum" | "count"
  */
 async function rawUnary<S extends DescMessage>(method: string, schema: S, req: MessageInitShape<S>, o: { sendAfterMs?: number; readAfterMs?: number }): Promise<string> {
   const body = toBinary(schema, create(schema, req));
-  const frame = Buffer.alloc(5 + body.length);
+  const frame = Buffer.alloc(FRAME_HEADER + body.length); // flag 0: not compressed
   frame.writeUInt32BE(body.length, 1);
-  frame.set(body, 5);
+  frame.set(body, FRAME_HEADER);
   const session = http2.connect(`http://${s.address}`);
   // Connected first, so that the headers reach the server before the pause starts.
   await new Promise<void>((resolve, reject) => session.once("connect", () => resolve()).once("error", reject));
@@ -130,7 +132,7 @@ test("gRPC calls are split into receive, handle and send phases; errors have no 
 test("a request that arrives slowly counts as receive time, an answer read slowly as send time, not as handling", async () => {
   await s.client.createResult({ parent: "ph2", result: { name: "ph2/results/r" } });
   // 2 MB: far more than the 64 KiB a paused client's window lets through.
-  const big = new TextEncoder().encode(JSON.stringify({ x: "a".repeat(2_000_000) }));
+  const big = json({ x: "a".repeat(2_000_000) });
   await s.client.createRecord({ parent: "ph2/results/r", record: { name: "ph2/results/r/records/big", data: { type: "t", value: big } } });
   const before = await scrape();
   expect(await rawUnary("CreateResult", CreateResultRequestSchema, { parent: "ph2", result: { name: "ph2/results/slow" } }, { sendAfterMs: 600 })).toBe("0");
