@@ -4,12 +4,12 @@
  * dated section to docs/benchmarks.md.
  *
  *   bun run bench                      everything (seeds bench-data/ on first use)
- *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs appliance auth
+ *   bun run bench ingest               one benchmark; names: payloads sqlite-ceiling grpc-ceiling ingest store-writes list filters rest watch logs appliance auth
  *   BENCH_SKIP_1M=1 bun run bench      list at 100k only
  *   BENCH_NO_DOC=1 bun run bench ...   print only, leave docs/benchmarks.md alone
  *
  * Other knobs: BENCH_ROUNDS (3), BENCH_INGEST_RUNS (8000), BENCH_INGEST_WARMUP (1000), BENCH_INGEST_MAX_SECONDS (90),
- * BENCH_SQLITE_INSERTS (20000), BENCH_LIST_SIZES (100000,1000000),
+ * BENCH_SQLITE_INSERTS (20000), BENCH_STORE_RUNS (3000), BENCH_LIST_SIZES (100000,1000000),
  * BENCH_REST_ROUNDS (2), BENCH_REST_SECONDS (4), BENCH_REST_WARMUP (2), BENCH_REST_IN_FLIGHT (8), BENCH_REST_RECORDS (200),
  * BENCH_REST_ONLY (e.g. "list:ceiling,list:rest"), BENCH_REST_SERVE_ARGS (e.g. "--record-cache-size 0"),
  * BENCH_APPLIANCE_STARTS (20), BENCH_APPLIANCE_RECORDS (50000), BENCH_APPLIANCE_BACKUPS (2), BENCH_APPLIANCE_DB (a database to back up instead),
@@ -36,6 +36,7 @@ const BENCHES: Bench[] = [
   { name: "sqlite-ceiling", aliases: ["ceiling-a", "sqlite", "a"], file: "sqlite-ceiling.ts" },
   { name: "grpc-ceiling", aliases: ["ceiling-b", "echo", "grpc", "b"], file: "grpc-ceiling.ts" },
   { name: "ingest", aliases: [], file: "ingest.ts" },
+  { name: "store-writes", aliases: ["writes", "store"], file: "store-writes.ts" },
   { name: "list", aliases: ["listing", "list-records"], file: "list.ts" },
   { name: "filters", aliases: ["filter", "summary"], file: "filters.ts" },
   { name: "rest", aliases: ["http", "json"], file: "rest.ts" },
@@ -57,7 +58,7 @@ dated section below; nothing above this line is rewritten.
 ## How to run
 
     bun run bench                     # everything, ~6 min once bench-data/ is seeded
-    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest list filters rest watch logs appliance
+    bun run bench ingest list         # a subset: payloads sqlite-ceiling grpc-ceiling ingest store-writes list filters rest watch logs appliance
     BENCH_SKIP_1M=1 bun run bench     # ListRecords at 100k only
     BENCH_NO_DOC=1 bun run bench ...  # print only, do not append here
 
