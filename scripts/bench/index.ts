@@ -92,6 +92,11 @@ reuse them, and re-seed when the schema version or the seeding changes.
   that both see the same machine, and each reports its fastest round.
   Bytes per record = database file after the server's clean stop
   (WAL checkpointed) / records.
+- **Store writes** runs the ingest workload through ResultsService and
+  SqliteStore in one process, without the network: the main thread's CPU
+  and the WAL frames per write at 2, 8 and 32 writes per commit, and
+  without the document-field indexes or the label side table (what the
+  filter goals cost the write path). Configurations take turns in chunks.
 - **ListRecords** runs against databases of 100k and 1M records seeded through
   \`openDatabase + SqliteStore + ResultsService\`; one call in flight, page
   size 50, first pages for three parents and two orders (after 1,200 warm-up
