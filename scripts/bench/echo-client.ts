@@ -21,7 +21,7 @@ import * as grpc from "@grpc/grpc-js";
 import { CreateRecordRequestSchema, CreateResultRequestSchema, UpdateRecordRequestSchema } from "../../src/gen/api_pb.ts";
 import { echoDefinition } from "./echo-server.ts";
 import { drive } from "./load.ts";
-import { argMap, buildRunPool, IN_FLIGHT, progress, runAt, summarize, transportOptions } from "./lib.ts";
+import { argMap, buildRunPool, IN_FLIGHT, ingestCall, progress, summarize, transportOptions } from "./lib.ts";
 
 const a = argMap(process.argv.slice(2));
 const pool = a["download-bytes"] ? [] : buildRunPool(Number(a.seed ?? 1), Number(a.pool ?? 1000));
@@ -60,15 +60,14 @@ const SCHEMAS: DescMessage[] = [CreateResultRequestSchema, CreateRecordRequestSc
 
 /** Encoded like the typed client does it: create the message, toBinary, wrap in a Buffer. */
 function message(i: number, k: number): Buffer {
-  const r = runAt(pool, i);
-  const resultName = `${r.namespace}/results/${r.result}`;
-  const recordName = `${resultName}/records/${r.record}`;
+  const c = ingestCall(pool, i, k);
+  const data = { type: c.type, value: c.value };
   const bytes =
-    k === 0
-      ? toBinary(CreateResultRequestSchema, create(CreateResultRequestSchema, { parent: r.namespace, result: { name: resultName } }))
-      : k === 1
-        ? toBinary(CreateRecordRequestSchema, create(CreateRecordRequestSchema, { parent: resultName, record: { name: recordName, data: { type: r.type, value: r.stages[0]! } } }))
-        : toBinary(UpdateRecordRequestSchema, create(UpdateRecordRequestSchema, { record: { name: recordName, data: { type: r.type, value: r.stages[k - 1]! } }, etag: "" }));
+    c.kind === "createResult"
+      ? toBinary(CreateResultRequestSchema, create(CreateResultRequestSchema, { parent: c.namespace, result: { name: c.resultName } }))
+      : c.kind === "createRecord"
+        ? toBinary(CreateRecordRequestSchema, create(CreateRecordRequestSchema, { parent: c.resultName, record: { name: c.recordName, data } }))
+        : toBinary(UpdateRecordRequestSchema, create(UpdateRecordRequestSchema, { record: { name: c.recordName, data }, etag: "" }));
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

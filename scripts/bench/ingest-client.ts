@@ -13,7 +13,7 @@
 import { Results } from "../../src/gen/api_pb.ts";
 import { makeClient } from "../../test/support/grpc-client.ts";
 import { drive } from "./load.ts";
-import { argMap, buildRunPool, IN_FLIGHT, progress, runAt, summarize, transportOptions } from "./lib.ts";
+import { argMap, buildRunPool, IN_FLIGHT, ingestCall, progress, summarize, transportOptions } from "./lib.ts";
 
 const a = argMap(process.argv.slice(2));
 const address = a.address!;
@@ -32,12 +32,11 @@ const result = await drive({
   onProgress: (n, s) => progress(`ingest: ${n} runs in ${s.toFixed(0)} s (${((n * 5) / s).toFixed(0)} writes/s)`),
   call: (i, k) => {
     const client = clients[i % clients.length]!;
-    const r = runAt(pool, i);
-    const resultName = `${r.namespace}/results/${r.result}`;
-    const recordName = `${resultName}/records/${r.record}`;
-    if (k === 0) return client.createResult({ parent: r.namespace, result: { name: resultName } });
-    if (k === 1) return client.createRecord({ parent: resultName, record: { name: recordName, data: { type: r.type, value: r.stages[0]! } } });
-    return client.updateRecord({ record: { name: recordName, data: { type: r.type, value: r.stages[k - 1]! } }, etag: "" });
+    const c = ingestCall(pool, i, k);
+    const data = { type: c.type, value: c.value };
+    if (c.kind === "createResult") return client.createResult({ parent: c.namespace, result: { name: c.resultName } });
+    if (c.kind === "createRecord") return client.createRecord({ parent: c.resultName, record: { name: c.recordName, data } });
+    return client.updateRecord({ record: { name: c.recordName, data }, etag: "" });
   },
 });
 for (const c of clients) c.close();

@@ -62,6 +62,33 @@ export function runAt(pool: SimRun[], i: number): SimRun & { pass: number } {
   return { ...base, result: `${base.result}-p${pass}`, record: `${base.record}-p${pass}`, pass };
 }
 
+/**
+ * Call k (0..4, load.ts CALLS) of run i, as every ingest driver sends it:
+ * CreateResult, CreateRecord with the run's first state, then 3 UpdateRecord
+ * with the later ones (`value` is the state the call carries).
+ */
+export interface IngestCall {
+  kind: "createResult" | "createRecord" | "updateRecord";
+  namespace: string;
+  resultName: string;
+  recordName: string;
+  type: string;
+  value: Uint8Array;
+}
+
+export function ingestCall(pool: SimRun[], i: number, k: number): IngestCall {
+  const r = runAt(pool, i);
+  const resultName = `${r.namespace}/results/${r.result}`;
+  return {
+    kind: k === 0 ? "createResult" : k === 1 ? "createRecord" : "updateRecord",
+    namespace: r.namespace,
+    resultName,
+    recordName: `${resultName}/records/${r.record}`,
+    type: r.type,
+    value: r.stages[Math.max(0, k - 1)]!,
+  };
+}
+
 // ---- statistics ------------------------------------------------------------------
 
 export interface Lat {

@@ -17,14 +17,14 @@
  *   bun scripts/bench/store-writes.ts     (BENCH_STORE_RUNS, default 3000 runs = 15,000 writes per configuration)
  */
 import type { Database } from "bun:sqlite";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock, uuidv7Generator } from "../../src/core/clock.ts";
 import { ResultsService } from "../../src/core/results-service.ts";
 import { closeDatabase, openDatabase } from "../../src/store/db.ts";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import { CALLS } from "./load.ts";
-import { BENCH_DATA, buildRunPool, fmtInt, IN_FLIGHT, progress, runAt, type BenchReport } from "./lib.ts";
+import { BENCH_DATA, buildRunPool, dbBytes, fmtInt, IN_FLIGHT, ingestCall, progress, type BenchReport } from "./lib.ts";
 
 const RUNS = Number(process.env.BENCH_STORE_RUNS ?? 3000);
 const CHUNK = 160;
@@ -32,19 +32,19 @@ const CHUNK = 160;
 const WAL_HEADER = 32;
 const WAL_FRAME_HEADER = 24;
 
-/** The indexes of migrations 0002 and 0006 whose keys come from the document. */
-const FIELD_INDEXES = [
-  "records_g_namespace",
-  "records_g_name",
-  "records_g_uid",
-  "records_g_pipeline",
-  "records_g_task",
-  "records_g_reason",
-  "records_g_start_time",
-  "records_g_completion_time",
-  "records_summary",
-  "records_uid_name",
-];
+/**
+ * The indexes whose keys come from the document: those on the generated
+ * `g_*` columns (migrations 0002 and 0006), read from the schema so the list
+ * follows the migrations.
+ */
+function fieldIndexes(db: Database): string[] {
+  return db
+    .query<{ name: string }, []>(
+      "SELECT DISTINCT il.name FROM pragma_index_list('records') AS il, pragma_index_info(il.name) AS ii WHERE ii.name LIKE 'g\\_%' ESCAPE '\\' ORDER BY il.name",
+    )
+    .all()
+    .map((r) => r.name);
+}
 
 interface Config {
   label: string;
@@ -57,7 +57,7 @@ const CONFIGS: Config[] = [
   { label: "as shipped, 2 writes per commit", batch: 2 },
   { label: "as shipped, 8 writes per commit", batch: 8 },
   { label: "as shipped, 32 writes per commit", batch: 32 },
-  { label: `without the ${FIELD_INDEXES.length} document-field indexes, 8 per commit`, batch: 8, alter: (db) => FIELD_INDEXES.forEach((i) => db.run(`DROP INDEX ${i}`)) },
+  { label: "without the document-field indexes, 8 per commit", batch: 8, alter: (db) => fieldIndexes(db).forEach((i) => db.run(`DROP INDEX "${i}"`)) },
   { label: "without the label side table, 8 per commit", batch: 8, alter: (db) => ["record_kv_insert", "record_kv_update"].forEach((t) => db.run(`DROP TRIGGER ${t}`)) },
 ];
 
@@ -85,17 +85,16 @@ export async function run(): Promise<BenchReport> {
     const svc = new ResultsService(new SqliteStore(db), systemClock, uuidv7Generator(systemClock));
     const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
     const frameBytes = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size + WAL_FRAME_HEADER;
-    const walFrames = () => Math.max(0, statSync(`${path}-wal`).size - WAL_HEADER) / frameBytes;
+    const walFrames = () => Math.max(0, dbBytes(path).wal - WAL_HEADER) / frameBytes;
     return { c, db, svc, truncate, walFrames, cpuUs: 0, frames: 0, writes: 0 };
   });
 
   const call = (svc: ResultsService, i: number, k: number): Promise<unknown> => {
-    const r = runAt(pool, i);
-    const resultName = `${r.namespace}/results/${r.result}`;
-    const recordName = `${resultName}/records/${r.record}`;
-    if (k === 0) return svc.createResult(r.namespace, { name: resultName, annotations: {}, summary: null });
-    if (k === 1) return svc.createRecord(resultName, { name: recordName, data: { type: r.type, value: r.stages[0]! } });
-    return svc.updateRecord({ name: recordName, data: { type: r.type, value: r.stages[k - 1]! } }, "");
+    const c = ingestCall(pool, i, k);
+    const data = { type: c.type, value: c.value };
+    if (c.kind === "createResult") return svc.createResult(c.namespace, { name: c.resultName, annotations: {}, summary: null });
+    if (c.kind === "createRecord") return svc.createRecord(c.resultName, { name: c.recordName, data });
+    return svc.updateRecord({ name: c.recordName, data }, "");
   };
 
   progress(`store writes: ${fmtInt(order.length)} writes per configuration, ${CONFIGS.length} configurations taking turns`);
