@@ -6,8 +6,9 @@
  * transport moves the same message sizes both ways with no application work.
  * Like the typed client, it decodes each answer (with the request's schema,
  * since that is what comes back), so the client side does the same protobuf
- * work. (Measured, it still costs less: 0.30 ms of CPU per call against the
- * ingest client's 0.40 ms per write; the typed answers carry more fields.)
+ * work: against a server that answers as fast, both clients cost about the
+ * same CPU per call (417 and 426 µs measured, docs/benchmarks.md); against
+ * the slower real server the ingest client costs more per call.
  *
  *   bun scripts/bench/echo-client.ts --address 127.0.0.1:PORT --runs 8000 --warmup 200 --pool 1000
  *
